@@ -1,0 +1,88 @@
+// Lesson 01 — TCP server: take one client, send its message back upper-cased.
+//
+// Usage:    ./server [host] [port]      default 127.0.0.1 9939; port 0 = any free port
+// Partner:  ./client [host] [port] [message]
+// Mirrors:  tutorial 000 §二.1 套接字基于tcp协议的工作流程 (服务端) and 003 §二.2 服务端过程:
+//           socket → bind → listen → accept → recv → send → close.
+//
+// Like the tutorial it serves ONE client and exits; lesson 03 adds the loops.
+// One difference, for correctness: TCP is a byte stream, so one recv() is not
+// one message (lesson 05). The client says "I am done" by shutting down its
+// sending side, and this server keeps receiving until recv() returns 0.
+
+#include <algorithm>
+#include <cctype>
+#include <string>
+
+#include "helpers.h"
+
+constexpr int kBacklog = 5;                // server.listen(5): 半连接池大小
+constexpr std::size_t kBufSize = 1024;     // connect.recv(1024): at most 1024 bytes per call
+constexpr const char* kUsage = "server [host] [port]   (default 127.0.0.1 9939; port 0 = any free port)";
+
+int main(int argc, char* argv[]) {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 9939;
+    if (argc > 1 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) {
+        std::printf("usage: %s\n", kUsage);
+        return 0;
+    }
+    if (argc > 3) usage_error("server", kUsage, "too many arguments");
+    if (argc > 1) host = argv[1];
+    if (argc > 2) port = parse_port("server", argv[2], /*zero_allowed=*/true, kUsage);
+
+    // 1. socket: AF_INET + SOCK_STREAM = IPv4 + TCP (tutorial: "基于tcp的流式协议的套接字对象")
+    Fd listener{::socket(AF_INET, SOCK_STREAM, 0)};
+    if (listener.fd < 0) die("server: socket");
+    // Restarting right after a run would otherwise fail with "Address already
+    // in use" while the old connection sits in TIME_WAIT (tutorial 004; lesson 03).
+    const int on = 1;
+    if (::setsockopt(listener.fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) < 0) die("server: setsockopt");
+
+    // 2. bind: claim the (host, port) address
+    const sockaddr_in address = ipv4_address("server", host, port);
+    if (::bind(listener.fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) < 0) die("server: bind");
+
+    // 3. listen: let the kernel queue up to kBacklog connections we have not accepted yet
+    if (::listen(listener.fd, kBacklog) < 0) die("server: listen");
+
+    // With port 0 the kernel chose the port: ask which one, and say it (the harness waits for this line).
+    sockaddr_in bound{};
+    socklen_t bound_len = sizeof bound;
+    if (::getsockname(listener.fd, reinterpret_cast<sockaddr*>(&bound), &bound_len) < 0) die("server: getsockname");
+    std::printf("listening on %s\n", to_string(bound).c_str());
+    std::fflush(stdout);
+
+    // 4. accept: block until a client connects; we get a NEW socket for that one client
+    sockaddr_in client{};
+    socklen_t client_len = sizeof client;
+    Fd conn{::accept(listener.fd, reinterpret_cast<sockaddr*>(&client), &client_len)};
+    if (conn.fd < 0) die("server: accept");
+    std::printf("client connected from %s\n", to_string(client).c_str());  // print(client_addr)
+    std::fflush(stdout);
+
+    // 5. recv → send: upper-case each piece as it comes, until the client has sent everything
+    char buf[kBufSize];
+    std::string message;
+    for (;;) {
+        const ssize_t received = ::recv(conn.fd, buf, sizeof buf, 0);
+        if (received < 0) {
+            if (errno == EINTR) continue;
+            std::fprintf(stderr, "server: recv: %s\n", std::strerror(errno));
+            return 1;
+        }
+        if (received == 0) break;  // the client shut down its sending side: end of message
+        message.append(buf, static_cast<std::size_t>(received));
+        std::transform(buf, buf + received, buf,
+                       [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+        if (!send_all(conn.fd, buf, static_cast<std::size_t>(received))) {
+            std::fprintf(stderr, "server: send: %s\n", std::strerror(errno));
+            return 1;
+        }
+    }
+    std::printf("received %zu bytes: ", message.size());
+    print_line(message);
+
+    // 6. close: conn and listener close themselves here (Fd's destructor)
+    return 0;
+}

@@ -1,0 +1,196 @@
+"""Fixtures that run a lesson's programs as real processes on 127.0.0.1.
+
+Every test gets `lab`, a LabProcesses object:
+
+    server = lab.server("01_tcp_basic")             # starts ./server 127.0.0.1 0, waits for
+    server.port                                     # "listening on 127.0.0.1:PORT"
+    result = lab.run("01_tcp_basic", "client", "127.0.0.1", str(server.port))
+    result.returncode, result.stdout, result.stderr
+
+    client = lab.start("03_loop_server", "client", ...)   # a long-running process
+    client.wait_for(r"HELLO")                        # bounded wait for an output line
+
+Whatever a test starts is killed and reaped when the test ends, pass or fail,
+and any sanitizer report in any process's stderr fails the test.
+"""
+
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD_DIR = Path(os.environ.get("SOCKETLAB_BUILD_DIR", ROOT / "build"))
+
+# The first line every server prints: "listening on 127.0.0.1:43817", maybe "(udp)" after it.
+READY_LINE = re.compile(r"^listening on (?P<host>\S+):(?P<port>\d+)(?: \((?:tcp|udp)\))?$")
+
+# Sanitizer builds (the asan and tsan presets) report problems on stderr.
+SANITIZER_REPORTS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                     "WARNING: ThreadSanitizer", "ERROR: ThreadSanitizer")
+
+# Bounded waits. Generous, because sanitizer builds run several times slower;
+# a passing test never waits this long, only a broken one does.
+WAIT_SECONDS = 20.0
+
+
+def program(lesson, name):
+    path = BUILD_DIR / lesson / name
+    if not path.exists():
+        pytest.fail(f"{path} is not built; run: cmake --workflow --preset test")
+    return str(path)
+
+
+class Process:
+    """A running program whose stdout and stderr are collected line by line."""
+
+    def __init__(self, argv, stdin_bytes=None, cwd=None, env=None):
+        self.argv = argv
+        self.popen = subprocess.Popen(
+            argv, cwd=cwd, env=env,
+            stdin=subprocess.PIPE if stdin_bytes is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.stdout_lines = []
+        self.stderr_lines = []
+        self._changed = threading.Condition()
+        self._readers = [
+            threading.Thread(target=self._collect, args=(self.popen.stdout, self.stdout_lines), daemon=True),
+            threading.Thread(target=self._collect, args=(self.popen.stderr, self.stderr_lines), daemon=True),
+        ]
+        for reader in self._readers:
+            reader.start()
+        if stdin_bytes is not None:
+            threading.Thread(target=self._feed, args=(stdin_bytes,), daemon=True).start()
+
+    def _feed(self, data):
+        try:
+            self.popen.stdin.write(data)
+            self.popen.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass  # the program exited without reading all of its input
+
+    def _collect(self, stream, lines):
+        for raw in stream:
+            with self._changed:
+                lines.append(raw.decode("utf-8", errors="backslashreplace").rstrip("\n"))
+                self._changed.notify_all()
+        with self._changed:
+            self._changed.notify_all()
+
+    @property
+    def stdout(self):
+        return "\n".join(self.stdout_lines)
+
+    @property
+    def stderr(self):
+        return "\n".join(self.stderr_lines)
+
+    @property
+    def returncode(self):
+        return self.popen.returncode
+
+    def wait_for(self, pattern, timeout=WAIT_SECONDS, stream="stdout"):
+        """Wait until a line of `stream` matches `pattern`; return (line index, match)."""
+        regex = re.compile(pattern)
+        lines = self.stdout_lines if stream == "stdout" else self.stderr_lines
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for index, line in enumerate(lines):
+                    match = regex.search(line)
+                    if match:
+                        return index, match
+                remaining = deadline - time.monotonic()
+                finished = self.popen.poll() is not None and not any(r.is_alive() for r in self._readers)
+                if remaining <= 0 or finished:
+                    pytest.fail(f"{Path(self.argv[0]).name}: no {stream} line matched {pattern!r} "
+                                f"within {timeout} s\nstdout:\n{self.stdout}\nstderr:\n{self.stderr}")
+                self._changed.wait(min(remaining, 0.2))
+
+    def wait(self, timeout=WAIT_SECONDS):
+        """Wait for the program to exit by itself and for all of its output."""
+        try:
+            self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            pytest.fail(f"{Path(self.argv[0]).name} did not exit within {timeout} s\n"
+                        f"stdout:\n{self.stdout}\nstderr:\n{self.stderr}")
+        for reader in self._readers:
+            reader.join(timeout)
+        return self
+
+    def signal(self, signum):
+        if self.popen.poll() is None:
+            self.popen.send_signal(signum)
+
+    def stop(self):
+        """SIGTERM, then SIGKILL if it will not go; always reaps."""
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(5)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+        for reader in self._readers:
+            reader.join(5)
+        return self
+
+
+class Server(Process):
+    """A server that has printed its ready line; .host and .port are what it really bound."""
+
+    def __init__(self, argv, cwd=None, env=None):
+        super().__init__(argv, cwd=cwd, env=env)
+        self.wait_for(r".")
+        first = self.stdout_lines[0]
+        ready = READY_LINE.match(first)
+        if not ready:
+            self.stop()
+            pytest.fail(f"first line of {argv[0]} is not a ready line: {first!r}")
+        self.host = ready.group("host")
+        self.port = int(ready.group("port"))
+
+
+class LabProcesses:
+    def __init__(self):
+        self.started = []
+
+    def start(self, lesson, name, *args, stdin=None, cwd=None, env=None):
+        """Start a program and return at once (stdin: bytes or str to feed it, then EOF)."""
+        if isinstance(stdin, str):
+            stdin = stdin.encode()
+        process = Process([program(lesson, name), *args], stdin_bytes=stdin, cwd=cwd, env=env)
+        self.started.append(process)
+        return process
+
+    def server(self, lesson, name="server", *args, cwd=None, env=None):
+        """Start a server (default arguments: 127.0.0.1 0) and wait for its ready line."""
+        argv = [program(lesson, name), *(args or ("127.0.0.1", "0"))]
+        server = Server(argv, cwd=cwd, env=env)
+        self.started.append(server)
+        return server
+
+    def run(self, lesson, name, *args, stdin=None, cwd=None, env=None, timeout=WAIT_SECONDS):
+        """Run a program to completion and return it (returncode, stdout, stderr)."""
+        return self.start(lesson, name, *args, stdin=stdin, cwd=cwd, env=env).wait(timeout)
+
+    def finish(self):
+        for process in self.started:
+            process.stop()
+        reports = [f"{Path(p.argv[0]).name}:\n{p.stderr}" for p in self.started
+                   if any(marker in p.stderr for marker in SANITIZER_REPORTS)]
+        if reports:
+            pytest.fail("sanitizer report(s):\n" + "\n".join(reports))
+
+
+@pytest.fixture
+def lab():
+    processes = LabProcesses()
+    yield processes
+    processes.finish()

@@ -1,0 +1,88 @@
+"""Lesson 01: one TCP client, one upper-cased reply (tutorial 000 §二.1, 003 §二)."""
+
+import re
+import socket
+
+LESSON = "01_tcp_basic"
+
+
+def test_client_gets_the_reply_upper_cased(lab):
+    server = lab.server(LESSON)
+    client = lab.run(LESSON, "client", "127.0.0.1", str(server.port))
+    assert client.returncode == 0, client.stderr
+    assert client.stdout_lines[-1] == "HELLO SOCKET"
+    server.wait()
+    assert server.returncode == 0, server.stderr
+    assert "received 12 bytes: hello socket" in server.stdout_lines
+
+
+def test_server_prints_the_clients_real_address(lab):
+    server = lab.server(LESSON)
+    client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), "abc xyz")
+    assert client.stdout_lines[-1] == "ABC XYZ"
+    # The client reports the port the kernel gave it ...
+    local = re.fullmatch(r"connected from 127\.0\.0\.1:(\d+) to 127\.0\.0\.1:(\d+)", client.stdout_lines[0])
+    assert local and int(local.group(2)) == server.port
+    # ... and the server saw exactly that address come out of accept().
+    server.wait_for(rf"^client connected from 127\.0\.0\.1:{local.group(1)}$")
+
+
+def test_a_python_client_gets_the_same_answer(lab):
+    server = lab.server(LESSON)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        client_port = sock.getsockname()[1]
+        sock.sendall("hello socket".encode("utf-8"))
+        sock.shutdown(socket.SHUT_WR)  # done sending: the server's recv() returns 0
+        reply = b""
+        while chunk := sock.recv(1024):
+            reply += chunk
+    assert reply == b"HELLO SOCKET"
+    server.wait_for(rf"^client connected from 127\.0\.0\.1:{client_port}$")
+
+
+def test_a_long_message_arrives_whole(lab):
+    # Longer than one recv(1024): the server must loop, not take the first piece.
+    message = "abcdefghij" * 500
+    server = lab.server(LESSON)
+    client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), message)
+    assert client.stdout_lines[-1] == message.upper()
+    server.wait()
+    assert f"received {len(message)} bytes: {message}" in server.stdout_lines
+
+
+def test_refused_connection_is_reported(lab):
+    # A port that is certainly closed: bind one, never listen on it.
+    with socket.socket() as placeholder:
+        placeholder.bind(("127.0.0.1", 0))
+        port = placeholder.getsockname()[1]
+        client = lab.run(LESSON, "client", "127.0.0.1", str(port))
+    assert client.returncode == 1
+    assert client.stderr.strip() == "client: connect: Connection refused"
+
+
+def test_bad_arguments_exit_2_with_usage(lab):
+    for program, args in [("client", ["127.0.0.1", "abc"]), ("client", ["127.0.0.1", "70000"]),
+                          ("client", ["127.0.0.1", "0"]), ("server", ["127.0.0.1", "-1"]),
+                          ("server", ["127.0.0.1", "1", "extra"])]:
+        result = lab.run(LESSON, program, *args)
+        assert result.returncode == 2, (program, args)
+        assert result.stderr_lines[0].startswith(f"{program}: ")
+        assert result.stderr_lines[1].startswith(f"usage: {program} ")
+        assert result.stdout == ""
+
+
+def test_help_prints_usage_and_exits_0(lab):
+    for program in ("server", "client"):
+        result = lab.run(LESSON, program, "--help")
+        assert result.returncode == 0
+        assert result.stdout.startswith(f"usage: {program} ")
+
+
+def test_port_already_taken_is_a_clear_bind_error(lab):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = lab.run(LESSON, "server", "127.0.0.1", str(port))
+    assert result.returncode == 1
+    assert result.stderr.strip() == "server: bind: Address already in use"
