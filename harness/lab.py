@@ -10,6 +10,7 @@
 import argparse
 import re
 import shlex
+import socket
 import subprocess
 import sys
 import tempfile
@@ -21,12 +22,20 @@ READY_LINE = re.compile(r"^listening on (?P<host>\S+):(?P<port>\d+)(?: \((?:tcp|
 
 # For each lesson: what it shows, the tutorial section, and its demo. In argument
 # lists "{port}" becomes the port the server really bound and "{tmp}" a fresh
-# temporary folder; each client run is (program, arguments, standard input).
+# temporary folder; "{silent_udp_port}" a UDP port that receives but never answers
+# (a lost reply); each client run is (program, arguments, standard input).
 LESSONS = {
     "01_tcp_basic": dict(
         summary="TCP client/server: one message, upper-cased reply (tutorial 000 §二.1)",
         server=("server", ["127.0.0.1", "0"]),
         clients=[("client", ["127.0.0.1", "{port}", "hello socket"], None)],
+    ),
+    "02_udp_basic": dict(
+        summary="UDP datagrams: boundaries kept, empty datagram, reply timeout (tutorial 000 §二.2)",
+        server=("server", ["127.0.0.1", "0"]),
+        clients=[("client", ["127.0.0.1", "{port}", "hello socket"], None),
+                 ("client", ["127.0.0.1", "{port}", "hello", "world", ""], None),
+                 ("client", ["--timeout", "1", "127.0.0.1", "{silent_udp_port}"], None)],
     ),
 }
 
@@ -54,9 +63,13 @@ def show(label, argv, text):
 
 def run_lesson(lesson):
     spec = LESSONS[lesson]
-    with tempfile.TemporaryDirectory(prefix="socketlab-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="socketlab-") as tmp, \
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+
         def fill(args, port=""):
-            return [arg.replace("{port}", str(port)).replace("{tmp}", tmp) for arg in args]
+            return [arg.replace("{port}", str(port)).replace("{tmp}", tmp)
+                    .replace("{silent_udp_port}", str(silent.getsockname()[1])) for arg in args]
 
         name, args = spec["server"]
         server_argv = [str(BUILD_DIR / lesson / name), *fill(args)]
