@@ -35,7 +35,7 @@ int main(int argc, char* argv[]) {
             return 0;
         } else if (arg == "--wait") {
             wait_ms = parse_seconds("client", "--wait", i + 1 < argc ? argv[++i] : nullptr, kUsage);
-        } else if (arg.rfind("--", 0) == 0 || positional == 2) {
+        } else if (arg[0] == '-' || positional == 2) {
             usage_error("client", kUsage, "unexpected argument '" + arg + "'");
         } else if (positional++ == 0) {
             host = arg;

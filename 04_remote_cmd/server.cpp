@@ -38,7 +38,7 @@ int main(int argc, char* argv[]) {
             timeout_ms = parse_seconds("server", "--timeout", i + 1 < argc ? argv[++i] : nullptr, kUsage);
         } else if (arg == "--allow-remote") {
             allow_remote = true;
-        } else if (arg.rfind("--", 0) == 0 || positional == 2) {
+        } else if (arg[0] == '-' || positional == 2) {
             usage_error("server", kUsage, "unexpected argument '" + arg + "'");
         } else if (positional++ == 0) {
             host = arg;
