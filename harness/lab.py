@@ -21,12 +21,30 @@ READY_LINE = re.compile(r"^listening on (?P<host>\S+):(?P<port>\d+)(?: \((?:tcp|
 
 # For each lesson: what it shows, the tutorial section, and its demo. In argument
 # lists "{port}" becomes the port the server really bound and "{tmp}" a fresh
-# temporary folder; each client run is (program, arguments, standard input).
+# temporary folder; each client run is (program, arguments, standard input). A lesson
+# with several experiments lists them under "demos", each a dict(title, server, clients).
 LESSONS = {
     "01_tcp_basic": dict(
         summary="TCP client/server: one message, upper-cased reply (tutorial 000 §二.1)",
         server=("server", ["127.0.0.1", "0"]),
         clients=[("client", ["127.0.0.1", "{port}", "hello socket"], None)],
+    ),
+    "04_remote_cmd": dict(
+        summary="remote shell, one recv(1024) per command: replies get mixed up (tutorial 000 §三)",
+        server=("server", ["127.0.0.1", "0"]),
+        clients=[("client", ["127.0.0.1", "{port}"], "seq -s ' ' 1 400\necho hi\necho bye\n"),
+                 ("client", ["127.0.0.1", "{port}", "--wait", "1"], "true\necho after true\n")],
+    ),
+    "05_sticky_packet_demo": dict(
+        summary="sticky packets: hello+magic glued / split, on demand; UDP never glues (tutorial 002 §4.1)",
+        demos=[dict(title=title,
+                    server=("server", ["127.0.0.1", "0", "--case", case]),
+                    clients=[("client", ["127.0.0.1", "{port}", "--case", case], None)])
+               for case, title in [
+                   ("send-side", "情况一 发送方的缓存机制: two sends, ONE recv(10) gets both"),
+                   ("receive-side", "情况二 接收方的缓存机制: recv(2) gets 'he', recv(10) the rest"),
+                   ("nodelay", "control: TCP_NODELAY, no waiting - where the split falls is up to timing"),
+                   ("udp", "contrast: UDP, two sendto -> two recvfrom, never glued")]],
     ),
 }
 
@@ -53,7 +71,13 @@ def show(label, argv, text):
 
 
 def run_lesson(lesson):
-    spec = LESSONS[lesson]
+    for number, demo in enumerate(LESSONS[lesson].get("demos", [LESSONS[lesson]])):
+        if "title" in demo:
+            print(f"{'' if number == 0 else chr(10)}=== {demo['title']}")
+        run_demo(lesson, demo)
+
+
+def run_demo(lesson, spec):
     with tempfile.TemporaryDirectory(prefix="socketlab-") as tmp:
         def fill(args, port=""):
             return [arg.replace("{port}", str(port)).replace("{tmp}", tmp) for arg in args]
