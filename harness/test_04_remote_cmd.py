@@ -5,9 +5,11 @@ replies must be exactly the consecutive 1024-byte pieces of that real output.
 """
 
 import os
+import random
 import re
 import signal
 import socket
+import struct
 import subprocess
 import time
 
@@ -227,3 +229,134 @@ def test_help_prints_usage_and_exits_0(lab):
         result = lab.run(LESSON, name, "--help")
         assert result.returncode == 0
         assert result.stdout.startswith(f"usage: {name} ")
+
+
+# ---------------------------------------------------------------- torture (issue 6)
+
+BIG = "seq 1 700000"  # ~4.9 MB: more than the server's largest send buffer (tcp_wmem max 4 MiB)
+
+
+def connect(port, small_receive_buffer=False):
+    sock = socket.socket()
+    if small_receive_buffer:  # the server's reply piles up in its own send buffer: it stays inside send()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
+    sock.settimeout(WAIT_SECONDS)
+    sock.connect(("127.0.0.1", port))
+    return sock
+
+
+def reset(sock):
+    """close() with SO_LINGER 0: the kernel sends RST instead of FIN."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+def read_some(sock, count):
+    got = 0
+    while got < count:
+        chunk = sock.recv(min(65536, count - got))
+        if not chunk:
+            break
+        got += len(chunk)
+
+
+def dies_at_once_with_fin(port, rng):
+    connect(port).close()
+
+
+def dies_at_once_with_rst(port, rng):
+    reset(connect(port))
+
+
+def dies_mid_command(port, rng):
+    sock = connect(port)
+    sock.sendall(b"echo partial"[:rng.randrange(1, 12)])
+    reset(sock)
+
+
+def never_reads_the_reply(port, rng):
+    with connect(port) as sock:
+        sock.sendall(b"echo unread")
+
+
+def dies_mid_reply(port, rng):
+    sock = connect(port, small_receive_buffer=True)
+    sock.sendall(BIG.encode())
+    read_some(sock, rng.randrange(0, 300000))
+    if rng.random() < 0.5:
+        reset(sock)
+    else:
+        sock.close()  # unread data: the kernel answers with RST all the same
+
+
+def half_closes_and_reads_everything(port, rng):
+    with connect(port) as sock:
+        sock.sendall(b"echo half")
+        sock.shutdown(socket.SHUT_WR)
+        reply = b""
+        while chunk := sock.recv(4096):
+            reply += chunk
+    assert reply == b"half\n"
+
+
+def real_client_killed_mid_reply(port, rng):
+    client = start_raw_client(port, BIG.encode())
+    try:
+        for _ in range(2 + rng.randrange(0, 100)):  # ">> seq ...", "recv(1024) ...", some of the reply
+            client.stdout.readline()
+    finally:
+        client.kill()
+        client.wait()
+        client.stdout.close()
+        client.stdin.close()
+
+
+DEATHS = [dies_at_once_with_fin, dies_at_once_with_rst, dies_mid_command, never_reads_the_reply,
+          dies_mid_reply, half_closes_and_reads_everything, real_client_killed_mid_reply]
+
+
+def test_torture_100_clients_dying_at_random_points(lab):
+    server = lab.server(LESSON)
+    pid = server.popen.pid
+    baseline = fd_count(pid)
+    rng = random.Random(20261125)
+    deaths = [rng.choice(DEATHS) for _ in range(100)]
+    for death in deaths:
+        death(server.port, rng)
+    # a good client afterwards is served exactly as before, mix-up included
+    expected = real_output("seq 1 1000")
+    client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), stdin="seq 1 1000\necho hi\n")
+    assert replies(client.stdout) == [("seq 1 1000", expected[:1024]), ("echo hi", expected[1024:2048])]
+    assert server.popen.poll() is None, "the server died"
+    wait_until(lambda: fd_count(pid) == baseline, f"the server's fd count to return to {baseline}")
+    assert children(pid) == []
+    # the SIGPIPE provocations did happen: sends into connections the client had reset
+    assert deaths.count(dies_mid_reply) + deaths.count(real_client_killed_mid_reply) >= 10
+    assert re.search(r"^server: send to \S+: (Connection reset by peer|Broken pipe)$", server.stderr, re.M)
+
+
+def test_signals_during_io_do_not_disturb_a_reply(lab):
+    # SIGSTOP/SIGCONT and default-ignored signals while the server runs a command and sends
+    # ~4.9 MB: every byte still arrives, in order (EINTR is restarted everywhere).
+    server = lab.server(LESSON)
+    expected = real_output(BIG)
+    with connect(server.port, small_receive_buffer=True) as sock:
+        sock.sendall(BIG.encode())
+        sock.shutdown(socket.SHUT_WR)  # the reply ends when the server closes
+        def disturb():
+            for signum in (signal.SIGSTOP, signal.SIGCONT, signal.SIGWINCH, signal.SIGURG, signal.SIGCHLD):
+                os.kill(server.popen.pid, signum)
+        reply = bytearray()
+        try:
+            for _ in range(20):  # while the command runs: the server is in poll()/read() on the pipes
+                disturb()
+            chunks = 0
+            while chunk := sock.recv(65536):  # while it sends: the server is in send()
+                reply += chunk
+                chunks += 1
+                if chunks % 8 == 0:
+                    disturb()
+        finally:
+            os.kill(server.popen.pid, signal.SIGCONT)
+    assert bytes(reply) == expected
+    assert server.popen.poll() is None
