@@ -139,6 +139,20 @@ def test_allow_remote_binds_everywhere_with_a_warning(lab):
     assert replies(client.stdout) == [("echo remote-ok", b"remote-ok\n")]
 
 
+def test_an_endless_output_is_cut_at_16_mib_and_the_command_ends(lab):
+    server = lab.server(LESSON)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
+        sock.sendall(b"yes")
+        sock.shutdown(socket.SHUT_WR)  # the reply ends when the server closes
+        reply = bytearray()
+        while chunk := sock.recv(1 << 20):
+            reply += chunk
+    assert 16 << 20 <= len(reply) < (16 << 20) + 65536
+    assert reply == b"y\n" * (len(reply) // 2)
+    # no timeout needed: once the server stops reading, `yes` dies of SIGPIPE (its own, not ours)
+    server.wait_for(r"ran 'yes': \d+ bytes stdout, 0 bytes stderr, (exit status 141|killed by signal Broken pipe)$")
+
+
 def is_gone(pid):
     """No such process, or only a zombie waiting for its new parent (init) to reap it."""
     try:
