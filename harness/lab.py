@@ -73,7 +73,9 @@ def show(label, argv, text):
 def run_lesson(lesson):
     for number, demo in enumerate(LESSONS[lesson].get("demos", [LESSONS[lesson]])):
         if "title" in demo:
-            print(f"{'' if number == 0 else chr(10)}=== {demo['title']}")
+            if number > 0:
+                print()
+            print(f"=== {demo['title']}")
         run_demo(lesson, demo)
 
 
