@@ -23,7 +23,8 @@ READY_LINE = re.compile(r"^listening on (?P<host>\S+):(?P<port>\d+)(?: \((?:tcp|
 # For each lesson: what it shows, the tutorial section, and its demo. In argument
 # lists "{port}" becomes the port the server really bound and "{tmp}" a fresh
 # temporary folder; "{silent_udp_port}" a UDP port that receives but never answers
-# (a lost reply); each client run is (program, arguments, standard input).
+# (a lost reply); each client run is (program, arguments, standard input). A lesson
+# with several experiments lists them under "demos", each a dict(title, server, clients).
 LESSONS = {
     "01_tcp_basic": dict(
         summary="TCP client/server: one message, upper-cased reply (tutorial 000 §二.1)",
@@ -36,6 +37,23 @@ LESSONS = {
         clients=[("client", ["127.0.0.1", "{port}", "hello socket"], None),
                  ("client", ["127.0.0.1", "{port}", "hello", "world", ""], None),
                  ("client", ["--timeout", "1", "127.0.0.1", "{silent_udp_port}"], None)],
+    ),
+    "04_remote_cmd": dict(
+        summary="remote shell, one recv(1024) per command: replies get mixed up (tutorial 000 §三)",
+        server=("server", ["127.0.0.1", "0"]),
+        clients=[("client", ["127.0.0.1", "{port}"], "seq -s ' ' 1 400\necho hi\necho bye\n"),
+                 ("client", ["127.0.0.1", "{port}", "--wait", "1"], "true\necho after true\n")],
+    ),
+    "05_sticky_packet_demo": dict(
+        summary="sticky packets: hello+magic glued / split, on demand; UDP never glues (tutorial 002 §4.1)",
+        demos=[dict(title=title,
+                    server=("server", ["127.0.0.1", "0", "--case", case]),
+                    clients=[("client", ["127.0.0.1", "{port}", "--case", case], None)])
+               for case, title in [
+                   ("send-side", "情况一 发送方的缓存机制: two sends, ONE recv(10) gets both"),
+                   ("receive-side", "情况二 接收方的缓存机制: recv(2) gets 'he', recv(10) the rest"),
+                   ("nodelay", "control: TCP_NODELAY, no waiting - where the split falls is up to timing"),
+                   ("udp", "contrast: UDP, two sendto -> two recvfrom, never glued")]],
     ),
 }
 
@@ -62,7 +80,15 @@ def show(label, argv, text):
 
 
 def run_lesson(lesson):
-    spec = LESSONS[lesson]
+    for number, demo in enumerate(LESSONS[lesson].get("demos", [LESSONS[lesson]])):
+        if "title" in demo:
+            if number > 0:
+                print()
+            print(f"=== {demo['title']}")
+        run_demo(lesson, demo)
+
+
+def run_demo(lesson, spec):
     with tempfile.TemporaryDirectory(prefix="socketlab-") as tmp, \
             socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
         silent.bind(("127.0.0.1", 0))
@@ -83,17 +109,21 @@ def run_lesson(lesson):
         print(f"[server] $ {shlex.join(['./' + name, *fill(args)])}")
         print(f"[server] {ready_line}")
         print()
-        for client_name, client_args, stdin in spec["clients"]:
-            client_argv = [str(BUILD_DIR / lesson / client_name), *fill(client_args, ready.group("port"))]
-            client = subprocess.run(client_argv, cwd=tmp, input=stdin, capture_output=True,
-                                    text=True, errors="backslashreplace", timeout=60)
-            show("client", [f"./{client_name}", *client_argv[1:]], client.stdout + client.stderr)
-            print(f"[client] (exit status {client.returncode})")
-            print()
-        try:  # a one-client server (lesson 01) ends by itself; the looping ones are stopped
-            server.wait(timeout=1)
-        except subprocess.TimeoutExpired:
-            server.terminate()
+        try:
+            for client_name, client_args, stdin in spec["clients"]:
+                client_argv = [str(BUILD_DIR / lesson / client_name), *fill(client_args, ready.group("port"))]
+                client = subprocess.run(client_argv, cwd=tmp, input=stdin, capture_output=True,
+                                        text=True, errors="backslashreplace", timeout=60)
+                show("client", [f"./{client_name}", *client_argv[1:]], client.stdout + client.stderr)
+                print(f"[client] (exit status {client.returncode})")
+                print()
+            try:  # a one-client server (lesson 01) ends by itself ...
+                server.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                pass
+        finally:  # ... the looping ones are stopped, also when a client run failed
+            if server.poll() is None:
+                server.terminate()
             server.wait()
         for line in server.stdout.read().splitlines():
             print(f"[server] {line}")

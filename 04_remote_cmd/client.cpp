@@ -1,0 +1,96 @@
+// Lesson 04 — remote command client: send each line of stdin as a command, print the reply.
+//
+// Usage:    ./client [host] [port] [--wait SECONDS]    default 127.0.0.1 9939, wait 2 s
+// Partner:  ./server [host] [port] [--timeout SECONDS] [--allow-remote]
+// Mirrors:  tutorial 000 §三 基于tcp实现远程命令 (客户端), 002 §2 模拟ssh:
+//           socket → connect → loop { input → send → ONE recv(1024) → print } → close.
+//
+// Faithful on purpose: ONE recv(1024) per command, so `seq 1 1000` (3893 bytes) shows
+// only its first 1024 bytes and the next command gets the leftover (粘包). Two additions:
+// - before its recv it waits (bounded) until 1024 bytes are queued, so the one recv
+//   takes a full 1024 bytes every time instead of whatever had arrived by chance;
+// - a command that prints nothing makes the server send 0 bytes, and the tutorial's
+//   client would wait in recv forever; this one waits --wait seconds and says so.
+
+#include <unistd.h>
+
+#include <iostream>
+#include <string>
+
+#include "helpers.h"
+
+constexpr std::size_t kBufSize = 1024;  // cmd_res = client.recv(1024)
+constexpr int kFillMs = 500;            // once a reply has begun, how long it may take to reach 1024 bytes
+constexpr const char* kUsage = "client [host] [port] [--wait SECONDS]   (default 127.0.0.1 9939, wait 2)";
+
+int main(int argc, char* argv[]) {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 9939;
+    int wait_ms = 2000;
+    int positional = 0;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg == "--help" || arg == "-h") {
+            std::printf("usage: %s\n", kUsage);
+            return 0;
+        } else if (arg == "--wait") {
+            wait_ms = parse_seconds("client", "--wait", i + 1 < argc ? argv[++i] : nullptr, kUsage);
+        } else if (arg[0] == '-' || positional == 2) {
+            usage_error("client", kUsage, "unexpected argument '" + arg + "'");
+        } else if (positional++ == 0) {
+            host = arg;
+        } else {
+            port = parse_port("client", argv[i], /*zero_allowed=*/false, kUsage);
+        }
+    }
+    const bool interactive = ::isatty(STDIN_FILENO);
+
+    // 1. socket
+    Fd sock{::socket(AF_INET, SOCK_STREAM, 0)};
+    if (sock.fd < 0) die("client: socket");
+    // 2. connect
+    const sockaddr_in server = ipv4_address("client", host, port);
+    if (::connect(sock.fd, reinterpret_cast<const sockaddr*>(&server), sizeof server) < 0) die("client: connect");
+
+    std::string command;
+    for (;;) {
+        // 3. cmd = input('请输入命令:').strip(); `if not cmd: continue`
+        if (interactive) std::printf(">> ");
+        std::fflush(stdout);
+        if (!std::getline(std::cin, command)) break;  // end of input (Ctrl-D): done
+        const auto first = command.find_first_not_of(" \t\r");
+        if (first == std::string::npos) continue;
+        command = command.substr(first, command.find_last_not_of(" \t\r") - first + 1);
+        if (!interactive) std::printf(">> %s\n", command.c_str());  // so a transcript shows what was asked
+
+        // 4. send the command (no header: the server's one recv(1024) takes whatever is there)
+        if (!send_all(sock.fd, command.data(), command.size())) die("client: send");
+
+        // 5. ONE recv(1024) — after a bounded wait for the reply to begin, then to fill 1024 bytes
+        if (wait_for_bytes(sock.fd, 1, wait_ms) < 0) die("client: wait");
+        char buf[kBufSize];
+        const ssize_t peeked = ::recv(sock.fd, buf, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (peeked < 0 && errno == EAGAIN) {
+            std::printf("(no reply within %g s: if the command printed nothing, the server sent 0 bytes and a plain "
+                        "recv() would wait forever - TCP has no empty message; lesson 06 adds a header)\n",
+                        wait_ms / 1000.0);
+            continue;
+        }
+        if (wait_for_bytes(sock.fd, static_cast<int>(kBufSize), kFillMs) < 0) die("client: wait");
+        ssize_t received;
+        do {
+            received = ::recv(sock.fd, buf, sizeof buf, 0);
+        } while (received < 0 && errno == EINTR);
+        if (received < 0) die("client: recv");
+        if (received == 0) {
+            std::fprintf(stderr, "client: the server closed the connection\n");
+            return 1;
+        }
+        // 6. print(cmd_res.decode(...)): the bytes as they came, then a newline like print()
+        std::printf("recv(%zu) -> %zd bytes:\n", kBufSize, received);
+        std::fwrite(buf, 1, static_cast<std::size_t>(received), stdout);
+        std::printf("\n");
+    }
+    // 7. close: sock closes itself (Fd's destructor)
+    return 0;
+}

@@ -1,0 +1,75 @@
+// Lesson 05 — sticky packets (粘包), sending side: two small sends, b'hello' and b'magic'.
+//
+// Usage:    ./client [host] [port] [--case send-side|receive-side|nodelay|udp]
+//           default 127.0.0.1 8000, --case send-side
+// Partner:  ./server [host] [port] --case (the same case)
+// Mirrors:  tutorial 002 §4.1 会发生粘包的两种情况 (客户端: sk.send(b'hello'); sk.send(b'maigc');
+//           sk.close() — 'maigc' is the tutorial's typo for 'magic').
+//
+// Prints every send() with what it returned. The sender does the same thing in
+// send-side and receive-side: the difference is only in how the server receives.
+//   nodelay  sets TCP_NODELAY first: each send() leaves at once, no Nagle (002 §3)
+//   udp      two sendto() calls: two datagrams
+
+#include <netinet/tcp.h>
+
+#include <string>
+
+#include "helpers.h"
+
+constexpr const char* kUsage =
+    "client [host] [port] [--case send-side|receive-side|nodelay|udp]   (default 127.0.0.1 8000 send-side)";
+
+int main(int argc, char* argv[]) {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 8000;
+    Case which = Case::SendSide;
+    int positional = 0;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg == "--help" || arg == "-h") {
+            std::printf("usage: %s\n", kUsage);
+            return 0;
+        } else if (arg == "--case") {
+            which = parse_case("client", i + 1 < argc ? argv[++i] : nullptr, kUsage);
+        } else if (arg[0] == '-' || positional == 2) {
+            usage_error("client", kUsage, "unexpected argument '" + arg + "'");
+        } else if (positional++ == 0) {
+            host = arg;
+        } else {
+            port = parse_port("client", argv[i], /*zero_allowed=*/false, kUsage);
+        }
+    }
+    const bool udp = which == Case::Udp;
+    const sockaddr_in server = ipv4_address("client", host, port);
+
+    // 1. socket
+    Fd sock{::socket(AF_INET, udp ? SOCK_DGRAM : SOCK_STREAM, 0)};
+    if (sock.fd < 0) die("client: socket");
+    if (which == Case::NoDelay) {  // switch Nagle's algorithm off: small sends are not held back
+        const int on = 1;
+        if (::setsockopt(sock.fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) < 0) die("client: setsockopt");
+        std::printf("TCP_NODELAY on\n");
+    }
+    // 2. connect (TCP only; UDP names the address in each sendto)
+    if (!udp && ::connect(sock.fd, reinterpret_cast<const sockaddr*>(&server), sizeof server) < 0) {
+        die("client: connect");
+    }
+
+    // 3. two sends, deliberately NOT one: sk.send(b'hello'); sk.send(b'magic')
+    for (const std::string piece : {"hello", "magic"}) {
+        const ssize_t sent = udp ? ::sendto(sock.fd, piece.data(), piece.size(), 0,
+                                            reinterpret_cast<const sockaddr*>(&server), sizeof server)
+                                 : ::send(sock.fd, piece.data(), piece.size(), MSG_NOSIGNAL);
+        if (sent < 0) die(udp ? "client: sendto" : "client: send");
+        std::printf("%s(%zu) -> %zd bytes: %s\n", udp ? "sendto" : "send", piece.size(), sent,
+                    quoted(piece.data(), static_cast<std::size_t>(sent)).c_str());
+        if (static_cast<std::size_t>(sent) != piece.size()) {  // cannot happen with 5 bytes, but check
+            std::fprintf(stderr, "client: send: only %zd of %zu bytes sent\n", sent, piece.size());
+            return 1;
+        }
+    }
+    // 4. close: sk.close() — sock closes itself (Fd's destructor); the server sees end of stream
+    std::printf("close()\n");
+    return 0;
+}

@@ -1,0 +1,122 @@
+// Lesson 05 — sticky packets (粘包), receiving side: shows where TCP put the boundaries.
+//
+// Usage:    ./server [host] [port] [--case send-side|receive-side|nodelay|udp]
+//           default 127.0.0.1 8000, --case send-side; port 0 = any free port
+// Partner:  ./client [host] [port] --case (the same case)
+// Mirrors:  tutorial 002 §4.1 会发生粘包的两种情况 (服务端), §3 粘包的成因; 000 §四 tcp协议粘包问题.
+//
+// The client sends b'hello' and b'magic' in two send() calls (the tutorial spells it
+// 'maigc', a typo). This server takes ONE connection, like the tutorial, and prints
+// every recv() with what it returned:
+//   send-side     recv(10) -> 10 bytes: "hellomagic"        (情况一 发送方的缓存机制)
+//   receive-side  recv(2) -> "he", then recv(10) -> "llomagic" (情况二 接收方的缓存机制)
+// In the tutorial this only happens when the timing is right. Here the server first
+// WAITS until the client's 10 bytes are all queued (or the client closed), so it happens
+// every time: poll() with SO_RCVLOWAT, then ioctl(FIONREAD) — see helpers.h, never a sleep.
+//   nodelay       no waiting: recv(10) until end of stream; the split is up to timing
+//   udp           two recvfrom(10): one datagram each, "hello" then "magic", never glued
+
+#include <string>
+
+#include "helpers.h"
+
+constexpr int kBacklog = 5;          // server.listen(5)
+constexpr int kMessageBytes = 10;    // b'hello' + b'magic': what the client sends in all
+constexpr int kWaitMs = 5000;        // how long we wait for those 10 bytes at most
+constexpr const char* kUsage =
+    "server [host] [port] [--case send-side|receive-side|nodelay|udp]   (default 127.0.0.1 8000 send-side)";
+
+// data = conn.recv(size), printed as: recv(10) -> 10 bytes: "hellomagic"
+ssize_t show_recv(int fd, std::size_t size) {
+    char buf[64];
+    ssize_t received;
+    do {
+        received = ::recv(fd, buf, size, 0);
+    } while (received < 0 && errno == EINTR);
+    if (received < 0) die("server: recv");
+    std::printf("recv(%zu) -> %zd bytes: %s%s\n", size, received, quoted(buf, static_cast<std::size_t>(received)).c_str(),
+                received == 0 ? "   (end of stream: the client closed)" : "");
+    std::fflush(stdout);
+    return received;
+}
+
+int main(int argc, char* argv[]) {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 8000;
+    Case which = Case::SendSide;
+    int positional = 0;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg == "--help" || arg == "-h") {
+            std::printf("usage: %s\n", kUsage);
+            return 0;
+        } else if (arg == "--case") {
+            which = parse_case("server", i + 1 < argc ? argv[++i] : nullptr, kUsage);
+        } else if (arg[0] == '-' || positional == 2) {
+            usage_error("server", kUsage, "unexpected argument '" + arg + "'");
+        } else if (positional++ == 0) {
+            host = arg;
+        } else {
+            port = parse_port("server", argv[i], /*zero_allowed=*/true, kUsage);
+        }
+    }
+    const bool udp = which == Case::Udp;
+    const sockaddr_in address = ipv4_address("server", host, port);
+
+    // 1. socket: TCP (a byte stream) — or UDP for the contrast (datagrams)
+    Fd sock{::socket(AF_INET, udp ? SOCK_DGRAM : SOCK_STREAM, 0)};
+    if (sock.fd < 0) die("server: socket");
+    const int on = 1;
+    if (::setsockopt(sock.fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) < 0) die("server: setsockopt");
+    // 2. bind
+    if (::bind(sock.fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) < 0) die("server: bind");
+    // 3. listen (TCP only)
+    if (!udp && ::listen(sock.fd, kBacklog) < 0) die("server: listen");
+    sockaddr_in bound{};
+    socklen_t bound_len = sizeof bound;
+    if (::getsockname(sock.fd, reinterpret_cast<sockaddr*>(&bound), &bound_len) < 0) die("server: getsockname");
+    std::printf("listening on %s (%s)\n", to_string(bound).c_str(), udp ? "udp" : "tcp");
+    std::fflush(stdout);
+
+    if (udp) {  // 4. recvfrom twice: each call returns exactly one datagram, whatever else is queued
+        for (int i = 0; i < 2; ++i) {
+            char buf[kMessageBytes];
+            sockaddr_in peer{};
+            socklen_t peer_len = sizeof peer;
+            ssize_t received;
+            do {
+                received = ::recvfrom(sock.fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&peer), &peer_len);
+            } while (received < 0 && errno == EINTR);
+            if (received < 0) die("server: recvfrom");
+            std::printf("recvfrom(%d) -> %zd bytes: %s from %s\n", kMessageBytes, received,
+                        quoted(buf, static_cast<std::size_t>(received)).c_str(), to_string(peer).c_str());
+            std::fflush(stdout);
+        }
+        return 0;
+    }
+
+    // 4. accept: one client, like the tutorial (conn, addr = server.accept())
+    Fd conn{::accept(sock.fd, nullptr, nullptr)};
+    if (conn.fd < 0) die("server: accept");
+
+    if (which == Case::NoDelay) {  // 5. control: no waiting, recv(10) until end of stream
+        while (show_recv(conn.fd, kMessageBytes) > 0) {
+        }
+        return 0;
+    }
+    // 5. be a "late" receiver on purpose, without guessing how late: wait for all 10 bytes
+    std::printf("waiting until %d bytes are queued or the client closes (poll + SO_RCVLOWAT, at most %d s)\n",
+                kMessageBytes, kWaitMs / 1000);
+    std::fflush(stdout);
+    const int queued = wait_for_bytes(conn.fd, kMessageBytes, kWaitMs);
+    if (queued < 0) die("server: wait");
+    std::printf("%d bytes queued (ioctl FIONREAD)\n", queued);
+    std::fflush(stdout);
+
+    // 6. the tutorial's two recv() calls
+    const std::size_t first = which == Case::SendSide ? 10 : 2;  // data1 = conn.recv(10) / conn.recv(2)
+    show_recv(conn.fd, first);
+    show_recv(conn.fd, 10);                                      // data2 = conn.recv(10)
+    // 7. close: conn and sock close themselves (Fd's destructor)
+    return 0;
+}

@@ -1,0 +1,376 @@
+"""Lesson 04: the tutorial's remote shell, sticky-packet bug included (tutorial 000 §三, 002 §2).
+
+The mix-up is proven by content: the test runs the same shell command itself, and the
+replies must be exactly the consecutive 1024-byte pieces of that real output.
+"""
+
+import os
+import random
+import re
+import signal
+import socket
+import struct
+import subprocess
+import time
+
+import pytest
+
+from conftest import WAIT_SECONDS, program
+
+LESSON = "04_remote_cmd"
+RECV_HEADER = re.compile(r"^recv\(1024\) -> (\d+) bytes:$")
+NO_REPLY = "(no reply within"
+
+
+def real_output(command):
+    """What the command prints here: stdout then stderr, as the server sends it."""
+    done = subprocess.run(["/bin/sh", "-c", command], stdin=subprocess.DEVNULL, capture_output=True, check=False)
+    return done.stdout + done.stderr
+
+
+def replies(client_stdout):
+    """The client's transcript -> [(command, reply bytes or None), ...]."""
+    text = client_stdout + "\n"
+    found, position = [], 0
+    while position < len(text):
+        end = text.index("\n", position)
+        line = text[position:end]
+        position = end + 1
+        if line.startswith(">> "):
+            found.append([line[3:], None])
+        elif header := RECV_HEADER.match(line):
+            size = int(header.group(1))
+            found[-1][1] = text[position:position + size].encode()
+            assert text[position + size] == "\n", "print() adds one newline after the bytes"
+            position += size + 1
+        else:
+            assert line.startswith(NO_REPLY), line
+    return [tuple(pair) for pair in found]
+
+
+def fd_count(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def children(pid):
+    with open(f"/proc/{pid}/task/{pid}/children") as listing:
+        return listing.read().split()
+
+
+def wait_until(condition, what, timeout=WAIT_SECONDS):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.05)  # polling /proc: the server closes asynchronously
+
+
+def ask(sock, command, size):
+    """A Python client: send a command, read exactly `size` bytes of reply."""
+    sock.sendall(command)
+    reply = b""
+    while len(reply) < size:
+        chunk = sock.recv(size - len(reply))
+        assert chunk, f"server closed after {reply!r}"
+        reply += chunk
+    return reply
+
+
+def test_a_long_output_spills_into_the_next_reply_every_time(lab):
+    expected = real_output("seq 1 1000")
+    assert len(expected) > 2048
+    server = lab.server(LESSON)
+    for attempt in range(10):
+        client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), stdin="seq 1 1000\necho hi\n")
+        assert client.returncode == 0, client.stderr
+        assert replies(client.stdout) == [
+            ("seq 1 1000", expected[:1024]),     # only the first 1024 bytes ...
+            ("echo hi", expected[1024:2048]),    # ... and `echo hi` gets the next 1024 of seq's output
+        ], f"attempt {attempt}"
+    server.wait_for(rf"ran 'seq 1 1000': {len(expected)} bytes stdout, 0 bytes stderr, exit status 0$")
+
+
+def test_stdout_then_stderr_raw_and_no_deadlock_on_a_full_stderr_pipe(lab):
+    server = lab.server(LESSON)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
+        # stderr is written first, but the server sends stdout bytes, then stderr bytes
+        assert ask(sock, b"echo err >&2; echo out", 8) == b"out\nerr\n"
+        # 200 kB on stderr before any stdout: reading stdout first would deadlock (pipe holds 64 KiB)
+        command = "head -c 200000 /dev/zero | tr '\\0' e >&2; echo done"
+        expected = real_output(command)
+        assert ask(sock, command.encode(), len(expected)) == expected
+    server.wait_for(r"ran 'head .*': 5 bytes stdout, 200000 bytes stderr, exit status 0$")
+
+
+def test_a_command_without_output_gets_a_bounded_wait_and_a_note(lab):
+    server = lab.server(LESSON)
+    client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), "--wait", "0.5",
+                     stdin="true\n\n   \necho after\n")
+    assert client.returncode == 0, client.stderr
+    assert replies(client.stdout) == [("true", None), ("echo after", b"after\n")]  # empty lines skipped
+    assert "(no reply within 0.5 s: if the command printed nothing, the server sent 0 bytes" in client.stdout
+    server.wait_for(r"ran 'true': 0 bytes stdout, 0 bytes stderr, exit status 0$")
+
+
+@pytest.mark.parametrize("address", ["0.0.0.0", "192.0.2.1", "10.0.0.1"])
+def test_a_non_loopback_address_is_refused(lab, address):
+    result = lab.run(LESSON, "server", address, "0")
+    assert result.returncode == 2
+    assert result.stderr_lines[0].startswith(f"server: refusing to listen on {address}: not a loopback address")
+    assert result.stderr_lines[1].startswith("usage: server ")
+    assert result.stdout == ""
+
+
+def test_other_loopback_addresses_are_fine(lab):
+    server = lab.server(LESSON, "server", "127.0.0.2", "0")
+    assert server.host == "127.0.0.2"
+    with socket.create_connection(("127.0.0.2", server.port), timeout=WAIT_SECONDS) as sock:
+        assert ask(sock, b"echo ok", 3) == b"ok\n"
+    assert "WARNING" not in server.stderr
+
+
+def test_allow_remote_binds_everywhere_with_a_warning(lab):
+    server = lab.server(LESSON, "server", "0.0.0.0", "0", "--allow-remote")
+    assert server.host == "0.0.0.0"
+    server.wait_for(r"^server: WARNING: --allow-remote: anyone who can reach 0\.0\.0\.0:\d+ can run any command",
+                    stream="stderr")
+    # connect only from loopback, never from another machine
+    client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), stdin="echo remote-ok\n")
+    assert replies(client.stdout) == [("echo remote-ok", b"remote-ok\n")]
+
+
+def test_an_endless_output_is_cut_at_16_mib_and_the_command_ends(lab):
+    server = lab.server(LESSON)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
+        sock.sendall(b"yes")
+        sock.shutdown(socket.SHUT_WR)  # the reply ends when the server closes
+        reply = bytearray()
+        while chunk := sock.recv(1 << 20):
+            reply += chunk
+    assert 16 << 20 <= len(reply) < (16 << 20) + 65536
+    assert reply == b"y\n" * (len(reply) // 2)
+    # no timeout needed: once the server stops reading, `yes` dies of SIGPIPE (its own, not ours)
+    server.wait_for(r"ran 'yes': \d+ bytes stdout, 0 bytes stderr, (exit status 141|killed by signal Broken pipe)$")
+
+
+def is_gone(pid):
+    """No such process, or only a zombie waiting for its new parent (init) to reap it."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def read_line(sock):
+    reply = b""
+    while not reply.endswith(b"\n"):
+        chunk = sock.recv(1)
+        assert chunk, f"server closed after {reply!r}"
+        reply += chunk
+    return reply
+
+
+def test_a_command_that_runs_too_long_is_killed_and_the_server_goes_on(lab):
+    server = lab.server(LESSON, "server", "127.0.0.1", "0", "--timeout", "1")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
+        sock.sendall(b"sleep 30 & echo $!; sleep 31; echo never")
+        server.wait_for(r"ran 'sleep 30 & echo \$!; sleep 31; echo never': \d+ bytes stdout, 0 bytes stderr, "
+                        r"killed after the 1 s timeout$")
+        background_pid = int(read_line(sock))  # what it printed before the timeout is still sent
+        assert children(server.popen.pid) == []  # the shell was reaped: no zombie
+        wait_until(lambda: is_gone(background_pid), "the background sleep to be killed with its group")
+        assert ask(sock, b"echo next", 5) == b"next\n"  # same client, next command
+    client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), stdin="echo next client\n")
+    assert replies(client.stdout) == [("echo next client", b"next client\n")]
+    assert server.popen.poll() is None
+
+
+def test_background_leftovers_are_killed_when_the_command_ends(lab):
+    server = lab.server(LESSON)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
+        sock.sendall(b"sleep 60 & echo $!")
+        background_pid = int(read_line(sock))
+    server.wait_for(r"ran 'sleep 60 & echo \$!': \d+ bytes stdout, 0 bytes stderr, exit status 0$")
+    assert children(server.popen.pid) == []
+    wait_until(lambda: is_gone(background_pid), "the background sleep to be killed with its group")
+
+
+def start_raw_client(port, command):
+    """The real client with a stdin we keep open, so it stays alive until we kill it."""
+    client = subprocess.Popen([program(LESSON, "client"), "127.0.0.1", str(port)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    client.stdin.write(command + b"\n")
+    client.stdin.flush()
+    return client
+
+
+def test_a_client_killed_while_a_large_output_is_sent(lab):
+    server = lab.server(LESSON)
+    baseline = fd_count(server.popen.pid)
+    # ~11 MB: far more than the socket buffers hold, so the server is still inside send()
+    client = start_raw_client(server.port, b"seq 1 1500000")
+    try:
+        assert client.stdout.readline() == b">> seq 1 1500000\n"
+        assert client.stdout.readline() == b"recv(1024) -> 1024 bytes:\n"
+        server.wait_for(r"ran 'seq 1 1500000': \d+ bytes stdout")
+        client.send_signal(signal.SIGKILL)
+    finally:
+        client.kill()
+        client.wait()
+        client.stdout.close()
+        client.stdin.close()
+    server.wait_for(r"^server: send to 127\.0\.0\.1:\d+: (Connection reset by peer|Broken pipe)$", stream="stderr")
+    after = lab.run(LESSON, "client", "127.0.0.1", str(server.port), stdin="echo still here\n")
+    assert replies(after.stdout) == [("echo still here", b"still here\n")]
+    assert server.popen.poll() is None
+    wait_until(lambda: fd_count(server.popen.pid) == baseline, "the server's fd count to return to baseline")
+
+
+def test_bad_arguments_exit_2_with_usage(lab):
+    for name, args in [("client", ["127.0.0.1", "abc"]), ("client", ["--wait", "0"]), ("client", ["--wait"]),
+                       ("client", ["a", "1", "b"]), ("server", ["127.0.0.1", "-1"]),
+                       ("server", ["--timeout", "x"]), ("server", ["--bogus"])]:
+        result = lab.run(LESSON, name, *args)
+        assert result.returncode == 2, (name, args)
+        assert result.stderr_lines[0].startswith(f"{name}: ")
+        assert result.stderr_lines[1].startswith(f"usage: {name} ")
+        assert result.stdout == ""
+
+
+def test_help_prints_usage_and_exits_0(lab):
+    for name in ("server", "client"):
+        result = lab.run(LESSON, name, "--help")
+        assert result.returncode == 0
+        assert result.stdout.startswith(f"usage: {name} ")
+
+
+# ---------------------------------------------------------------- torture (issue 6)
+
+BIG = "seq 1 700000"  # ~4.9 MB: more than the server's largest send buffer (tcp_wmem max 4 MiB)
+
+
+def connect(port, small_receive_buffer=False):
+    sock = socket.socket()
+    if small_receive_buffer:  # the server's reply piles up in its own send buffer: it stays inside send()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
+    sock.settimeout(WAIT_SECONDS)
+    sock.connect(("127.0.0.1", port))
+    return sock
+
+
+def reset(sock):
+    """close() with SO_LINGER 0: the kernel sends RST instead of FIN."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+def read_some(sock, count):
+    got = 0
+    while got < count:
+        chunk = sock.recv(min(65536, count - got))
+        if not chunk:
+            break
+        got += len(chunk)
+
+
+def dies_at_once_with_fin(port, rng):
+    connect(port).close()
+
+
+def dies_at_once_with_rst(port, rng):
+    reset(connect(port))
+
+
+def dies_mid_command(port, rng):
+    sock = connect(port)
+    sock.sendall(b"echo partial"[:rng.randrange(1, 12)])
+    reset(sock)
+
+
+def never_reads_the_reply(port, rng):
+    with connect(port) as sock:
+        sock.sendall(b"echo unread")
+
+
+def dies_mid_reply(port, rng):
+    sock = connect(port, small_receive_buffer=True)
+    sock.sendall(BIG.encode())
+    read_some(sock, rng.randrange(0, 300000))
+    if rng.random() < 0.5:
+        reset(sock)
+    else:
+        sock.close()  # unread data: the kernel answers with RST all the same
+
+
+def half_closes_and_reads_everything(port, rng):
+    with connect(port) as sock:
+        sock.sendall(b"echo half")
+        sock.shutdown(socket.SHUT_WR)
+        reply = b""
+        while chunk := sock.recv(4096):
+            reply += chunk
+    assert reply == b"half\n"
+
+
+def real_client_killed_mid_reply(port, rng):
+    client = start_raw_client(port, BIG.encode())
+    try:
+        for _ in range(2 + rng.randrange(0, 100)):  # ">> seq ...", "recv(1024) ...", some of the reply
+            client.stdout.readline()
+    finally:
+        client.kill()
+        client.wait()
+        client.stdout.close()
+        client.stdin.close()
+
+
+DEATHS = [dies_at_once_with_fin, dies_at_once_with_rst, dies_mid_command, never_reads_the_reply,
+          dies_mid_reply, half_closes_and_reads_everything, real_client_killed_mid_reply]
+
+
+def test_torture_100_clients_dying_at_random_points(lab):
+    server = lab.server(LESSON)
+    pid = server.popen.pid
+    baseline = fd_count(pid)
+    rng = random.Random(20261125)
+    deaths = [rng.choice(DEATHS) for _ in range(100)]
+    for death in deaths:
+        death(server.port, rng)
+    # a good client afterwards is served exactly as before, mix-up included
+    expected = real_output("seq 1 1000")
+    client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), stdin="seq 1 1000\necho hi\n")
+    assert replies(client.stdout) == [("seq 1 1000", expected[:1024]), ("echo hi", expected[1024:2048])]
+    assert server.popen.poll() is None, "the server died"
+    wait_until(lambda: fd_count(pid) == baseline, f"the server's fd count to return to {baseline}")
+    assert children(pid) == []
+    # the SIGPIPE provocations did happen: sends into connections the client had reset
+    assert deaths.count(dies_mid_reply) + deaths.count(real_client_killed_mid_reply) >= 10
+    assert re.search(r"^server: send to \S+: (Connection reset by peer|Broken pipe)$", server.stderr, re.M)
+
+
+def test_signals_during_io_do_not_disturb_a_reply(lab):
+    # SIGSTOP/SIGCONT and default-ignored signals while the server runs a command and sends
+    # ~4.9 MB: every byte still arrives, in order (EINTR is restarted everywhere).
+    server = lab.server(LESSON)
+    expected = real_output(BIG)
+    with connect(server.port, small_receive_buffer=True) as sock:
+        sock.sendall(BIG.encode())
+        sock.shutdown(socket.SHUT_WR)  # the reply ends when the server closes
+        def disturb():
+            for signum in (signal.SIGSTOP, signal.SIGCONT, signal.SIGWINCH, signal.SIGURG, signal.SIGCHLD):
+                os.kill(server.popen.pid, signum)
+        reply = bytearray()
+        try:
+            for _ in range(20):  # while the command runs: the server is in poll()/read() on the pipes
+                disturb()
+            chunks = 0
+            while chunk := sock.recv(65536):  # while it sends: the server is in send()
+                reply += chunk
+                chunks += 1
+                if chunks % 8 == 0:
+                    disturb()
+        finally:
+            os.kill(server.popen.pid, signal.SIGCONT)
+    assert bytes(reply) == expected
+    assert server.popen.poll() is None
