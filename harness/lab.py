@@ -22,11 +22,19 @@ READY_LINE = re.compile(r"^listening on (?P<host>\S+):(?P<port>\d+)(?: \((?:tcp|
 # For each lesson: what it shows, the tutorial section, and its demo. In argument
 # lists "{port}" becomes the port the server really bound and "{tmp}" a fresh
 # temporary folder; each client run is (program, arguments, standard input).
+# "files" (optional) are written into {tmp} before the server starts: {name: text}.
 LESSONS = {
     "01_tcp_basic": dict(
         summary="TCP client/server: one message, upper-cased reply (tutorial 000 §二.1)",
         server=("server", ["127.0.0.1", "0"]),
         clients=[("client", ["127.0.0.1", "{port}", "hello socket"], None)],
+    ),
+    "07_file_transfer": dict(
+        summary="upload a file: dict header, XXH3-128 check, atomic rename (tutorial 001 文件传输实例, 004 end)",
+        files={"notes.txt": "first line\nquit\nthe tutorial's receiver would have stopped at 'quit'\n"},
+        server=("server", ["--dir", "{tmp}/received", "127.0.0.1", "0"]),
+        clients=[("client", ["{tmp}/notes.txt", "127.0.0.1", "{port}"], None),
+                 ("client", ["{tmp}/notes.txt", "127.0.0.1", "{port}"], None)],
     ),
 }
 
@@ -57,6 +65,9 @@ def run_lesson(lesson):
     with tempfile.TemporaryDirectory(prefix="socketlab-") as tmp:
         def fill(args, port=""):
             return [arg.replace("{port}", str(port)).replace("{tmp}", tmp) for arg in args]
+
+        for file_name, text in spec.get("files", {}).items():
+            Path(tmp, file_name).write_text(text)
 
         name, args = spec["server"]
         server_argv = [str(BUILD_DIR / lesson / name), *fill(args)]
