@@ -18,6 +18,8 @@
 #include <string>
 #include <utility>
 
+#include "protocol.h"  // encode_frame, decode_frame_length
+
 // "server: bind: Address already in use" on stderr, then exit status 1.
 // Only for setup steps: there is nothing sensible to go on with.
 [[noreturn]] inline void die(const char* what) {
@@ -122,30 +124,25 @@ inline std::size_t recv_exact(int fd, char* data, std::size_t size) {
     return got;
 }
 
-// A frame = 4-byte length in network order (struct.pack('!I', n)) + that many bytes.
-// Length and body go out in one send_all, so they leave in one segment.
+// Send one frame (protocol.h's encode_frame): length and body in one send_all,
+// so they leave together instead of as two small segments.
 inline bool send_frame(int fd, const std::string& body) {
-    const std::uint32_t length = htonl(static_cast<std::uint32_t>(body.size()));
-    std::string frame(reinterpret_cast<const char*>(&length), sizeof length);
-    frame += body;
+    const std::string frame = encode_frame(body);
     return send_all(fd, frame.data(), frame.size());
 }
 
 // Receive one frame of at most `limit` bytes into `body`; on failure `error`
 // says what went wrong. The length is checked BEFORE anything is allocated.
 inline bool recv_frame(int fd, std::size_t limit, std::string& body, std::string& error) {
-    std::uint32_t length = 0;
-    if (recv_exact(fd, reinterpret_cast<char*>(&length), sizeof length) != sizeof length) {
+    char prefix[4];
+    if (recv_exact(fd, prefix, sizeof prefix) != sizeof prefix) {
         error = errno ? std::string("recv: ") + std::strerror(errno) : "connection closed before a frame";
         return false;
     }
-    length = ntohl(length);
-    if (length > limit) {
-        error = "frame of " + std::to_string(length) + " bytes is over the limit of " + std::to_string(limit);
-        return false;
-    }
-    body.assign(length, '\0');
-    if (recv_exact(fd, body.data(), length) != length) {
+    const auto length = decode_frame_length(prefix, limit, error);
+    if (!length) return false;
+    body.assign(*length, '\0');
+    if (recv_exact(fd, body.data(), *length) != *length) {
         error = errno ? std::string("recv: ") + std::strerror(errno) : "connection closed inside a frame";
         return false;
     }

@@ -33,6 +33,27 @@ constexpr const char* kDigestName = "xxh3-128";
 constexpr const char* kTempPrefix = ".upload-";     // the server's temporary files: never a client's name
 constexpr std::uint64_t kMaxFileSize = static_cast<std::uint64_t>(std::numeric_limits<off_t>::max());
 
+// The framing (lesson 06, tutorial 004 struct.pack): a 4-byte length in network
+// (big-endian) order, then that many bytes. Written out by hand: no socket header needed.
+inline std::string encode_frame(const std::string& body) {
+    const auto n = static_cast<std::uint32_t>(body.size());
+    std::string frame{static_cast<char>(n >> 24), static_cast<char>(n >> 16), static_cast<char>(n >> 8),
+                      static_cast<char>(n)};
+    return frame + body;
+}
+
+// The body length a 4-byte prefix announces, or nothing (and `error`) when it is
+// over `limit`: checked before the receiver allocates or reads anything.
+inline std::optional<std::uint32_t> decode_frame_length(const char prefix[4], std::size_t limit, std::string& error) {
+    std::uint32_t n = 0;
+    for (int i = 0; i < 4; ++i) n = n << 8 | static_cast<unsigned char>(prefix[i]);
+    if (n > limit) {
+        error = "frame of " + std::to_string(n) + " bytes is over the limit of " + std::to_string(limit);
+        return std::nullopt;
+    }
+    return n;
+}
+
 struct UploadHeader {
     std::string filename;
     std::uint64_t size = 0;
