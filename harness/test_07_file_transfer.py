@@ -13,7 +13,9 @@ import signal
 import socket
 import struct
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -90,6 +92,7 @@ CONTENTS = {
     "one.bin": b"x",
     # The tutorial's receiver stops at a chunk equal to b'quit': here it is just data.
     "quit.txt": b"first line\nquit\nlast line after quit\n",
+    "ends-with-quit.txt": b"first line\nquit",  # the tutorial loses this last line (test below)
     "bytes.bin": bytes(range(256)),
 }
 
@@ -109,6 +112,27 @@ def test_file_arrives_byte_exact(lab, tmp_path, name):
     assert (received / name).read_bytes() == CONTENTS[name]
     server.wait_for(rf"^saved {name} \({len(CONTENTS[name])} bytes, xxh3-128 {expected}\)$")
     assert client.stderr == ""  # stderr is a pipe here: no progress bar
+
+
+def test_the_tutorial_programs_lose_a_last_line_quit(tmp_path):
+    # The contrast: harness/tutorial_programs/ are the tutorial's file_receive.py and
+    # file_send.py. A file whose last line is "quit" arrives cut short, and nobody says so.
+    programs = Path(__file__).resolve().parent / "tutorial_programs"
+    source = tmp_path / "ends-with-quit.txt"
+    source.write_bytes(CONTENTS["ends-with-quit.txt"])
+    receiver = subprocess.Popen([sys.executable, str(programs / "file_receive.py"), "127.0.0.1", "0",
+                                 str(tmp_path / "file")], stdout=subprocess.PIPE, text=True)
+    try:
+        port = receiver.stdout.readline().rsplit(":", 1)[1]
+        sender = subprocess.run([sys.executable, str(programs / "file_send.py"), str(source), "127.0.0.1", port],
+                                capture_output=True, timeout=WAIT_SECONDS)
+        receiver.wait(WAIT_SECONDS)
+    finally:
+        receiver.kill()
+        receiver.wait()
+        receiver.stdout.close()
+    assert sender.returncode == 0 and receiver.returncode == 0  # both "succeeded" ...
+    assert (tmp_path / "file").read_bytes() == b"first line\n"  # ... and the last line is gone
 
 
 def test_random_64_mib_file(lab, tmp_path):
