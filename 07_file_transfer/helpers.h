@@ -104,6 +104,30 @@ inline bool send_all(int fd, const char* data, std::size_t size) {
     return true;
 }
 
+// write() may also write less than asked (e.g. just up to a file size limit): loop.
+inline bool write_all(int fd, const char* data, std::size_t size) {
+    while (size > 0) {
+        const ssize_t written = ::write(fd, data, size);
+        if (written < 0) {
+            if (errno == EINTR) continue;
+            return false;
+        }
+        data += written;
+        size -= static_cast<std::size_t>(written);
+    }
+    return true;
+}
+
+// The temporary file of one upload: removed when we leave, whatever happened,
+// unless it was renamed into place (then `path` is cleared).
+struct TempFile {
+    std::string path;
+    Fd file{-1};
+    ~TempFile() {
+        if (!path.empty()) ::unlink(path.c_str());
+    }
+};
+
 // Python has no recv_exact; tutorial 004 loops `while recv_size < total_size`.
 // Keep calling recv() until `size` bytes are in: one send is not one recv.
 // Returns how many bytes arrived: `size`, or fewer when the peer closed the

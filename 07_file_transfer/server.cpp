@@ -29,17 +29,7 @@ constexpr const char* kUsage =
     "server [--dir DIR] [--overwrite] [host] [port]   (default ./received 127.0.0.1 9999; port 0 = any free port)";
 
 json failure(const std::string& error) { return {{"ok", false}, {"error", error}}; }
-std::string failed(const char* call) { return std::string(call) + ": " + std::strerror(errno); }
-
-// The temporary file of one upload: removed when we leave, whatever happened,
-// unless it was renamed into place (then `path` is cleared).
-struct TempFile {
-    std::string path;
-    Fd file{-1};
-    ~TempFile() {
-        if (!path.empty()) ::unlink(path.c_str());
-    }
-};
+std::string errno_text(const char* call) { return std::string(call) + ": " + std::strerror(errno); }
 
 // One upload on `conn`: header, go-ahead, body, trailer. Returns the verdict.
 json receive_upload(int conn, const std::string& dir, int dir_fd, bool overwrite) {
@@ -56,12 +46,12 @@ json receive_upload(int conn, const std::string& dir, int dir_fd, bool overwrite
     TempFile temp;  // mkstemp: a new name nobody else has, opened O_CREAT|O_EXCL, in the same folder
     std::string path = dir + "/" + kTempPrefix + "XXXXXX";
     temp.file.fd = ::mkstemp(path.data());
-    if (temp.file.fd < 0) return failure(failed("mkstemp"));
+    if (temp.file.fd < 0) return failure(errno_text("mkstemp"));
     temp.path = path;
     const mode_t umask_now = ::umask(0);  // mkstemp makes 0600; give the file what open() would
     ::umask(umask_now);
-    if (::fchmod(temp.file.fd, 0666 & ~umask_now) < 0) return failure(failed("fchmod"));
-    if (!send_frame(conn, json{{"ok", true}, {"ready", true}}.dump())) return failure(failed("send"));
+    if (::fchmod(temp.file.fd, 0666 & ~umask_now) < 0) return failure(errno_text("fchmod"));
+    if (!send_frame(conn, json{{"ok", true}, {"ready", true}}.dump())) return failure(errno_text("send"));
 
     // Body: exactly `size` bytes, hashed and written as they come. After a write
     // error keep reading (and discarding) so that the client can hear why.
@@ -73,15 +63,12 @@ json receive_upload(int conn, const std::string& dir, int dir_fd, bool overwrite
         const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(kChunkSize, header->size - done));
         const ssize_t received = ::recv(conn, chunk.data(), want, 0);
         if (received < 0 && errno == EINTR) continue;
-        if (received < 0) return failure(failed("recv"));
+        if (received < 0) return failure(errno_text("recv"));
         if (received == 0)
             return failure("connection closed after " + std::to_string(done) + " of " + std::to_string(header->size) + " bytes");
         digest.update(chunk.data(), static_cast<std::size_t>(received));
-        for (ssize_t written = 0; write_error.empty() && written < received;) {
-            const ssize_t n = ::write(temp.file.fd, chunk.data() + written, static_cast<std::size_t>(received - written));
-            if (n < 0 && errno != EINTR) write_error = failed("write");
-            if (n > 0) written += n;
-        }
+        if (write_error.empty() && !write_all(temp.file.fd, chunk.data(), static_cast<std::size_t>(received)))
+            write_error = errno_text("write");
         done += static_cast<std::uint64_t>(received);
         // Ask the kernel to start writing what we have so far to disk now, in the
         // background, so that the fsync() at the end has little left to wait for.
@@ -102,15 +89,15 @@ json receive_upload(int conn, const std::string& dir, int dir_fd, bool overwrite
     // Commit: data on disk first, then the name. link() refuses to replace an existing
     // name (no check-then-act race); rename() replaces atomically. Then the folder's fsync
     // makes the new name itself survive a crash.
-    if (::fsync(temp.file.fd) < 0) return failure(failed("fsync"));
+    if (::fsync(temp.file.fd) < 0) return failure(errno_text("fsync"));
     const std::string final_path = dir + "/" + header->filename;
     if (overwrite) {
-        if (::rename(temp.path.c_str(), final_path.c_str()) < 0) return failure(failed("rename"));
+        if (::rename(temp.path.c_str(), final_path.c_str()) < 0) return failure(errno_text("rename"));
         temp.path.clear();
     } else if (::link(temp.path.c_str(), final_path.c_str()) < 0) {
-        return failure(errno == EEXIST ? header->filename + " already exists" : failed("link"));
+        return failure(errno == EEXIST ? header->filename + " already exists" : errno_text("link"));
     }  // (after link, TempFile's destructor unlinks the temporary name)
-    if (::fsync(dir_fd) < 0) return failure(failed("fsync"));
+    if (::fsync(dir_fd) < 0) return failure(errno_text("fsync"));
     return {{"ok", true}, {"filename", header->filename}, {"size", header->size}, {"digest", received_digest}};
 }
 
