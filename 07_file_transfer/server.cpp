@@ -67,8 +67,11 @@ json receive_upload(int conn, const std::string& dir, int dir_fd, bool overwrite
         if (received == 0)
             return failure("connection closed after " + std::to_string(done) + " of " + std::to_string(header->size) + " bytes");
         digest.update(chunk.data(), static_cast<std::size_t>(received));
-        if (write_error.empty() && !write_all(temp.file.fd, chunk.data(), static_cast<std::size_t>(received)))
+        if (write_error.empty() && !write_all(temp.file.fd, chunk.data(), static_cast<std::size_t>(received))) {
             write_error = errno_text("write");
+            // give a full disk its space back now, not at the end of the upload
+            if (::ftruncate(temp.file.fd, 0) < 0) write_error += ", " + errno_text("ftruncate");
+        }
         done += static_cast<std::uint64_t>(received);
         // Ask the kernel to start writing what we have so far to disk now, in the
         // background, so that the fsync() at the end has little left to wait for.
