@@ -145,6 +145,8 @@ def test_random_64_mib_file(lab, tmp_path):
     assert listing(received) == ["random.bin"]
     assert (received / "random.bin").read_bytes() == data
     assert client.stdout_lines[-1].endswith(xxh128(data))
+    for big in (source, received / "random.bin"):  # pytest keeps old tmp_paths: do not hoard 128 MiB
+        big.unlink()
 
 
 def test_progress_bar_on_request(lab, tmp_path):
