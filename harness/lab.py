@@ -25,6 +25,7 @@ READY_LINE = re.compile(r"^listening on (?P<host>\S+):(?P<port>\d+)(?: \((?:tcp|
 # temporary folder; "{silent_udp_port}" a UDP port that receives but never answers
 # (a lost reply); each client run is (program, arguments, standard input). A lesson
 # with several experiments lists them under "demos", each a dict(title, server, clients).
+# "files" (optional) are written into {tmp} before the server starts: {name: text}.
 LESSONS = {
     "01_tcp_basic": dict(
         summary="TCP client/server: one message, upper-cased reply (tutorial 000 §二.1)",
@@ -54,6 +55,13 @@ LESSONS = {
                    ("receive-side", "情况二 接收方的缓存机制: recv(2) gets 'he', recv(10) the rest"),
                    ("nodelay", "control: TCP_NODELAY, no waiting - where the split falls is up to timing"),
                    ("udp", "contrast: UDP, two sendto -> two recvfrom, never glued")]],
+    ),
+    "07_file_transfer": dict(
+        summary="upload a file: dict header, XXH3-128 check, atomic rename (tutorial 001 文件传输实例, 004 end)",
+        files={"notes.txt": "first line\nquit\nthe tutorial's receiver would have stopped at 'quit'\n"},
+        server=("server", ["--dir", "{tmp}/received", "127.0.0.1", "0"]),
+        clients=[("client", ["{tmp}/notes.txt", "127.0.0.1", "{port}"], None),
+                 ("client", ["{tmp}/notes.txt", "127.0.0.1", "{port}"], None)],
     ),
 }
 
@@ -96,6 +104,9 @@ def run_demo(lesson, spec):
         def fill(args, port=""):
             return [arg.replace("{port}", str(port)).replace("{tmp}", tmp)
                     .replace("{silent_udp_port}", str(silent.getsockname()[1])) for arg in args]
+
+        for file_name, text in spec.get("files", {}).items():
+            Path(tmp, file_name).write_text(text)
 
         name, args = spec["server"]
         server_argv = [str(BUILD_DIR / lesson / name), *fill(args)]

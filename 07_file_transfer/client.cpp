@@ -1,0 +1,133 @@
+// Lesson 07 — upload client: sends one file with a dict header and waits for the server's verdict.
+//
+// Usage:    ./client [--progress] FILE [host] [port]      default 127.0.0.1 9999
+// Partner:  ./server [--dir DIR] [--overwrite] [host] [port]
+// Mirrors:  tutorial 001 文件传输实例 (file_send.py) and 004 end (先发报头…用字典的方法来打包报头).
+//
+// file_send.py sends line by line, waits for b'success' after each line and
+// ends with b'quit'. Here: one header {"filename", "size", "digest"}, the raw
+// bytes in big chunks (hashed with XXH3-128 on the way, never the whole file in
+// memory), a trailer with the digest, then the verdict. Exit 0 only if the server confirms.
+// Build alone: g++ -std=c++17 -O2 -Wall -Wextra -Wpedantic -o client client.cpp -lxxhash
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <vector>
+
+#include "helpers.h"
+#include "protocol.h"
+
+constexpr std::size_t kChunkSize = 1024 * 1024;  // one read/hash/send per MiB; the only big buffer
+constexpr const char* kUsage = "client [--progress] FILE [host] [port]   (default 127.0.0.1 9999)";
+using Clock = std::chrono::steady_clock;
+
+// The server's replies are JSON objects; anything else, or a missing/false field, counts as "no".
+bool says_true(const json& reply, const char* key) { return reply.is_object() && reply.contains(key) && reply[key] == true; }
+
+void print_reply(const std::string& frame) {  // bytes from the wire: written with their length
+    std::fputs("server: ", stdout);
+    std::fwrite(frame.data(), 1, frame.size(), stdout);
+    std::fputs("\n", stdout);
+}
+
+[[noreturn]] void fail(const std::string& problem) {
+    std::fprintf(stderr, "client: %s\n", problem.c_str());
+    std::exit(1);
+}
+
+// "  12.0 / 100.0 MiB  12%  345.6 MB/s" on stderr, redrawn in place at most 10 times a second.
+void show_progress(std::uint64_t done, std::uint64_t total, Clock::time_point start, bool last) {
+    static Clock::time_point shown;
+    const auto now = Clock::now();
+    if (!last && now - shown < std::chrono::milliseconds(100)) return;
+    shown = now;
+    const double seconds = std::chrono::duration<double>(now - start).count();
+    std::fprintf(stderr, "\r%8.1f / %.1f MiB %3d%% %8.1f MB/s%s", done / 1048576.0, total / 1048576.0,
+                 total ? static_cast<int>(100 * done / total) : 100, seconds > 0 ? done / seconds / 1e6 : 0.0,
+                 last ? "\n" : "");
+}
+
+int main(int argc, char* argv[]) {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 9999;  // ip_port = ('127.0.0.1', 9999)
+    bool progress = ::isatty(STDERR_FILENO);  // a bar only where a person is watching
+    std::vector<std::string> positional;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg == "--help" || arg == "-h") {
+            std::printf("usage: %s\n", kUsage);
+            return 0;
+        }
+        if (arg == "--progress") {
+            progress = true;
+        } else if (arg.size() > 1 && arg[0] == '-') {
+            usage_error("client", kUsage, "unknown option '" + arg + "'");
+        } else {
+            positional.push_back(arg);
+        }
+    }
+    if (positional.empty()) usage_error("client", kUsage, "which FILE?");
+    if (positional.size() > 3) usage_error("client", kUsage, "too many arguments");
+    const std::string path = positional[0];
+    if (positional.size() > 1) host = positional[1];
+    if (positional.size() > 2) port = parse_port("client", positional[2].c_str(), /*zero_allowed=*/false, kUsage);
+
+    // The file first (with open(...,'rb') as f): its size and plain name go in the header.
+    Fd file{::open(path.c_str(), O_RDONLY)};
+    struct stat info {};
+    if (file.fd < 0 || ::fstat(file.fd, &info) < 0) fail(path + ": " + std::strerror(errno));
+    if (!S_ISREG(info.st_mode)) fail(path + ": not a regular file");
+    UploadHeader header{path.substr(path.find_last_of('/') + 1), static_cast<std::uint64_t>(info.st_size)};
+    if (const auto problem = file_name_problem(header.filename)) fail(path + ": " + *problem);
+    std::string header_json;
+    try {
+        header_json = encode_header(header);
+    } catch (const json::type_error&) {  // JSON strings are UTF-8
+        fail(path + ": file name is not valid UTF-8");
+    }
+
+    Fd sock{::socket(AF_INET, SOCK_STREAM, 0)};  // 1. socket
+    if (sock.fd < 0) die("client: socket");
+    const sockaddr_in server = ipv4_address("client", host, port);  // 2. connect
+    if (::connect(sock.fd, reinterpret_cast<const sockaddr*>(&server), sizeof server) < 0) die("client: connect");
+
+    // 3. send the header, and wait for the go-ahead: a refused upload (bad name,
+    //    file exists) costs one round trip instead of the whole file.
+    std::string frame, error;
+    if (!send_frame(sock.fd, header_json)) die("client: send");
+    if (!recv_frame(sock.fd, kMaxHeaderSize, frame, error)) fail(error);
+    json reply = json::parse(frame, nullptr, false);
+    if (!says_true(reply, "ok") || !says_true(reply, "ready")) {
+        print_reply(frame);
+        return 1;
+    }
+
+    // 4. send the bytes: read a chunk, hash it, send it (never the whole file in memory)
+    std::vector<char> chunk(kChunkSize);
+    Digest digest;
+    const auto start = Clock::now();
+    for (std::uint64_t done = 0; done < header.size;) {
+        const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(kChunkSize, header.size - done));
+        const ssize_t got = ::read(file.fd, chunk.data(), want);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) fail(path + ": read: " + std::strerror(errno));
+        if (got == 0) fail(path + ": the file got shorter while it was being sent");
+        digest.update(chunk.data(), static_cast<std::size_t>(got));
+        if (!send_all(sock.fd, chunk.data(), static_cast<std::size_t>(got))) die("client: send");
+        done += static_cast<std::uint64_t>(got);
+        if (progress) show_progress(done, header.size, start, done == header.size);
+    }
+    // 5. the trailer: what we sent, according to us
+    if (!send_frame(sock.fd, encode_trailer(digest.hex()))) die("client: send");
+
+    // 6. recv the verdict; success only if the server says so about the bytes we hashed
+    if (!recv_frame(sock.fd, kMaxHeaderSize, frame, error)) fail(error);
+    print_reply(frame);
+    reply = json::parse(frame, nullptr, false);
+    if (!says_true(reply, "ok") || reply["digest"] != digest.hex()) return 1;
+    std::printf("uploaded %s: %llu bytes, xxh3-128 %s\n", header.filename.c_str(),
+                static_cast<unsigned long long>(header.size), digest.hex().c_str());
+    return 0;  // 7. close: sock and file close themselves
+}

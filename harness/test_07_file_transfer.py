@@ -1,0 +1,420 @@
+"""Lesson 07: file upload with a dict header — intact, atomic, safe (tutorial 001 文件传输实例, 004 end).
+
+Digests are computed by `xxhsum -H2` (Debian's xxhash package), never by the programs under test.
+Hostile headers and names are sent raw from Python, and every test asserts the upload folder's
+exact contents afterwards: nothing under a final name unless the upload was whole and verified,
+and no temporary file left behind.
+"""
+
+import json
+import os
+import random
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import Server, WAIT_SECONDS, program
+
+LESSON = "07_file_transfer"
+
+
+# --- the protocol, spoken from Python --------------------------------------------------------
+
+def frame(body: bytes) -> bytes:
+    return struct.pack("!I", len(body)) + body
+
+
+def header(filename, size, digest="xxh3-128") -> bytes:
+    return json.dumps({"filename": filename, "size": size, "digest": digest}).encode()
+
+
+def recv_exact(sock, size):
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise ConnectionError(f"closed after {len(data)} of {size} bytes")
+        data += chunk
+    return data
+
+
+def recv_frame(sock):
+    (length,) = struct.unpack("!I", recv_exact(sock, 4))
+    return json.loads(recv_exact(sock, length))
+
+
+def xxh128(data: bytes) -> str:
+    """The digest as the command-line tool computes it: `xxhsum -H2` prints HEX  stdin."""
+    out = subprocess.run(["xxhsum", "-H2"], input=data, capture_output=True, check=True).stdout
+    return out.split()[0].decode()
+
+
+def connect(server):
+    return socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS)
+
+
+def raw_upload(server, name, data, digest=None):
+    """A well-behaved upload by hand; returns the server's final verdict (or its refusal)."""
+    with connect(server) as sock:
+        sock.sendall(frame(header(name, len(data))))
+        ready = recv_frame(sock)
+        if ready != {"ok": True, "ready": True}:
+            return ready
+        sock.sendall(data)
+        sock.sendall(frame(json.dumps({"digest": digest or xxh128(data)}).encode()))
+        return recv_frame(sock)
+
+
+def start_server(lab, tmp_path, *flags):
+    received = tmp_path / "received"
+    server = lab.server(LESSON, "server", *flags, "--dir", str(received), "127.0.0.1", "0")
+    return server, received
+
+
+def listing(folder):
+    return sorted(os.listdir(folder))
+
+
+def upload(lab, server, path, *flags):
+    return lab.run(LESSON, "client", *flags, str(path), "127.0.0.1", str(server.port), timeout=120)
+
+
+# --- whole files arrive byte for byte ---------------------------------------------------------
+
+CONTENTS = {
+    "empty.bin": b"",
+    "one.bin": b"x",
+    # The tutorial's receiver stops at a chunk equal to b'quit': here it is just data.
+    "quit.txt": b"first line\nquit\nlast line after quit\n",
+    "ends-with-quit.txt": b"first line\nquit",  # the tutorial loses this last line (test below)
+    "bytes.bin": bytes(range(256)),
+}
+
+
+@pytest.mark.parametrize("name", CONTENTS)
+def test_file_arrives_byte_exact(lab, tmp_path, name):
+    server, received = start_server(lab, tmp_path)
+    source = tmp_path / name
+    source.write_bytes(CONTENTS[name])
+    client = upload(lab, server, source)
+    assert client.returncode == 0, client.stdout + client.stderr
+    expected = xxh128(CONTENTS[name])
+    assert client.stdout_lines[-1] == f"uploaded {name}: {len(CONTENTS[name])} bytes, xxh3-128 {expected}"
+    verdict = json.loads(client.stdout_lines[0].removeprefix("server: "))
+    assert verdict == {"ok": True, "filename": name, "size": len(CONTENTS[name]), "digest": expected}
+    assert listing(received) == [name]
+    assert (received / name).read_bytes() == CONTENTS[name]
+    server.wait_for(rf"^saved {name} \({len(CONTENTS[name])} bytes, xxh3-128 {expected}\)$")
+    assert client.stderr == ""  # stderr is a pipe here: no progress bar
+
+
+def test_the_tutorial_programs_lose_a_last_line_quit(tmp_path):
+    # The contrast: harness/tutorial_programs/ are the tutorial's file_receive.py and
+    # file_send.py. A file whose last line is "quit" arrives cut short, and nobody says so.
+    programs = Path(__file__).resolve().parent / "tutorial_programs"
+    source = tmp_path / "ends-with-quit.txt"
+    source.write_bytes(CONTENTS["ends-with-quit.txt"])
+    receiver = subprocess.Popen([sys.executable, str(programs / "file_receive.py"), "127.0.0.1", "0",
+                                 str(tmp_path / "file")], stdout=subprocess.PIPE, text=True)
+    try:
+        port = receiver.stdout.readline().rsplit(":", 1)[1]
+        sender = subprocess.run([sys.executable, str(programs / "file_send.py"), str(source), "127.0.0.1", port],
+                                capture_output=True, timeout=WAIT_SECONDS)
+        receiver.wait(WAIT_SECONDS)
+    finally:
+        receiver.kill()
+        receiver.wait()
+        receiver.stdout.close()
+    assert sender.returncode == 0 and receiver.returncode == 0  # both "succeeded" ...
+    assert (tmp_path / "file").read_bytes() == b"first line\n"  # ... and the last line is gone
+
+
+def test_random_64_mib_file(lab, tmp_path):
+    server, received = start_server(lab, tmp_path)
+    data = random.Random(7).randbytes(64 * 1024 * 1024)
+    source = tmp_path / "random.bin"
+    source.write_bytes(data)
+    client = upload(lab, server, source)
+    assert client.returncode == 0, client.stdout + client.stderr
+    assert listing(received) == ["random.bin"]
+    assert (received / "random.bin").read_bytes() == data
+    assert client.stdout_lines[-1].endswith(xxh128(data))
+    for big in (source, received / "random.bin"):  # pytest keeps old tmp_paths: do not hoard 128 MiB
+        big.unlink()
+
+
+def test_progress_bar_on_request(lab, tmp_path):
+    server, received = start_server(lab, tmp_path)
+    source = tmp_path / "bar.bin"
+    source.write_bytes(b"z" * 3_000_000)
+    client = upload(lab, server, source, "--progress")
+    assert client.returncode == 0, client.stderr
+    assert "100%" in client.stderr and "MB/s" in client.stderr and "2.9 MiB" in client.stderr
+    assert client.stdout_lines[-1].startswith("uploaded bar.bin: 3000000 bytes")
+
+
+# --- hostile names and headers, sent raw -----------------------------------------------------
+
+HOSTILE_NAMES = {
+    "../x": "path separator", "/etc/x": "path separator", "a/b": "path separator",
+    "..": "is a directory", ".": "is a directory", "": "empty file name",
+    "a\0b": "control character", "x" * 256: "longer than 255 bytes",
+    "a\\b": "path separator", "new\nline": "control character", ".upload-abc123": "reserved",
+}
+
+
+def test_hostile_names_are_refused_and_nothing_is_written(lab, tmp_path):
+    server, received = start_server(lab, tmp_path)
+    absolute = str(tmp_path / "outside")
+    for name, reason in {**HOSTILE_NAMES, absolute: "path separator"}.items():
+        verdict = raw_upload(server, name, b"evil")
+        assert verdict["ok"] is False and reason in verdict["error"], (name, verdict)
+        assert listing(received) == [], name
+    assert listing(tmp_path) == ["received"]  # nothing beside the folder either (../x, absolute)
+    assert not os.path.exists("/etc/x")
+    # The longest legal name still works, and the server is still serving.
+    assert raw_upload(server, "y" * 255, b"fine")["ok"] is True
+    assert listing(received) == ["y" * 255]
+
+
+BAD_HEADERS = {
+    b"not json": "not a JSON object",
+    b"[1, 2]": "not a JSON object",
+    b'{"filename": "a", "size": 1}': '"digest"',
+    b'{"filename": "a", "digest": "xxh3-128"}': '"size"',
+    b'{"size": 1, "digest": "xxh3-128"}': '"filename"',
+    b'{"filename": "a", "size": -1, "digest": "xxh3-128"}': '"size"',
+    b'{"filename": "a", "size": 1.5, "digest": "xxh3-128"}': '"size"',
+    b'{"filename": "a", "size": "1", "digest": "xxh3-128"}': '"size"',
+    b'{"filename": "a", "size": 99999999999999999999, "digest": "xxh3-128"}': '"size"',
+    b'{"filename": "a", "size": 1, "digest": "md5"}': '"digest"',
+    b'{"filename": 5, "size": 1, "digest": "xxh3-128"}': '"filename"',
+    b'{"filename": "a", "size": 1, "digest": "xxh3-128", "mode": 511}': "unknown field",
+    b'{"filename": "\xff\xfe", "size": 1, "digest": "xxh3-128"}': "not a JSON object",  # not UTF-8
+    b"": "not a JSON object",
+}
+
+
+def test_malformed_headers_are_refused_and_the_server_goes_on(lab, tmp_path):
+    server, received = start_server(lab, tmp_path)
+    for raw, reason in BAD_HEADERS.items():
+        with connect(server) as sock:
+            sock.sendall(frame(raw))
+            verdict = recv_frame(sock)
+        assert verdict["ok"] is False and reason in verdict["error"], (raw, verdict)
+    # A header length over the 64 KiB limit is refused before anything is read or allocated.
+    with connect(server) as sock:
+        sock.sendall(struct.pack("!I", 64 * 1024 + 1))
+        verdict = recv_frame(sock)
+    assert verdict == {"ok": False, "error": "header: frame of 65537 bytes is over the limit of 65536"}
+    assert listing(received) == []
+    assert raw_upload(server, "after.txt", b"still serving")["ok"] is True
+    assert listing(received) == ["after.txt"]
+
+
+def test_wrong_digest_leaves_nothing(lab, tmp_path):
+    server, received = start_server(lab, tmp_path)
+    data = b"the bytes the server gets"
+    wrong = xxh128(b"something else")
+    verdict = raw_upload(server, "bad.txt", data, digest=wrong)
+    assert verdict == {"ok": False, "error": f"digest mismatch: client sent {wrong}, server received {xxh128(data)}"}
+    assert listing(received) == []
+
+
+def test_malformed_trailer_leaves_nothing(lab, tmp_path):
+    server, received = start_server(lab, tmp_path)
+    with connect(server) as sock:
+        sock.sendall(frame(header("t.txt", 3)))
+        assert recv_frame(sock) == {"ok": True, "ready": True}
+        sock.sendall(b"abc" + frame(b'{"digest": "NOT-HEX"}'))
+        verdict = recv_frame(sock)
+    assert verdict["ok"] is False and "trailer" in verdict["error"]
+    assert listing(received) == []
+
+
+def test_size_larger_than_the_data_that_came(lab, tmp_path):
+    server, received = start_server(lab, tmp_path)
+    with connect(server) as sock:
+        sock.sendall(frame(header("short.bin", 100)))
+        assert recv_frame(sock) == {"ok": True, "ready": True}
+        sock.sendall(b"h" * 50)
+        sock.shutdown(socket.SHUT_WR)  # half-close: we can still hear the verdict
+        verdict = recv_frame(sock)
+    assert verdict == {"ok": False, "error": "connection closed after 50 of 100 bytes"}
+    assert listing(received) == []
+
+
+def test_client_killed_mid_upload(lab, tmp_path):
+    server, received = start_server(lab, tmp_path)
+    huge = tmp_path / "huge.bin"  # 64 GiB of holes: reads as zeros, takes no disk space,
+    with open(huge, "wb") as f:   # and is far too big to finish before the kill below
+        f.truncate(64 << 30)
+    client = lab.start(LESSON, "client", str(huge), "127.0.0.1", str(server.port))
+    server.wait_for(r"^receiving huge\.bin \(68719476736 bytes\)$")
+    client.signal(signal.SIGKILL)
+    client.wait()
+    server.wait_for(r"^refused: (connection closed after \d+ of 68719476736 bytes|recv: Connection reset by peer)$")
+    assert listing(received) == []
+    assert raw_upload(server, "next.txt", b"next")["ok"] is True
+    assert listing(received) == ["next.txt"]
+
+
+def test_disk_write_failure_leaves_nothing(lab, tmp_path):
+    # A file size limit (ulimit -f, RLIMIT_FSIZE) makes write() fail with EFBIG,
+    # for root too; the server ignores SIGXFSZ, so it reports and serves on.
+    received = tmp_path / "received"
+    limit = 1024 * 1024
+    server = Server(["prlimit", f"--fsize={limit}", program(LESSON, "server"),
+                     "--dir", str(received), "127.0.0.1", "0"])
+    lab.started.append(server)
+    source = tmp_path / "big.bin"
+    source.write_bytes(os.urandom(3 * limit))
+    client = upload(lab, server, source)
+    assert client.returncode == 1
+    assert client.stdout_lines == ['server: {"error":"write: File too large","ok":false}']
+    assert listing(received) == []
+    small = tmp_path / "small.bin"
+    small.write_bytes(b"fits")
+    assert upload(lab, server, small).returncode == 0
+    assert listing(received) == ["small.bin"]
+
+
+# --- no clobbering ----------------------------------------------------------------------------
+
+def test_existing_file_is_not_clobbered(lab, tmp_path):
+    server, received = start_server(lab, tmp_path)
+    (received / "keep.txt").write_bytes(b"old")
+    source = tmp_path / "keep.txt"
+    source.write_bytes(b"new content")
+    client = upload(lab, server, source)
+    assert client.returncode == 1
+    assert "keep.txt already exists" in client.stdout
+    assert (received / "keep.txt").read_bytes() == b"old"
+    assert listing(received) == ["keep.txt"]
+
+
+def test_a_file_appearing_during_the_upload_is_not_clobbered(lab, tmp_path):
+    # The early "already exists" check is only a courtesy: the real guard is link(),
+    # which fails if the name appeared meanwhile (no check-then-act race).
+    server, received = start_server(lab, tmp_path)
+    data = b"late writer"
+    with connect(server) as sock:
+        sock.sendall(frame(header("race.txt", len(data))))
+        assert recv_frame(sock) == {"ok": True, "ready": True}
+        (received / "race.txt").write_bytes(b"someone else's")
+        sock.sendall(data + frame(json.dumps({"digest": xxh128(data)}).encode()))
+        verdict = recv_frame(sock)
+    assert verdict == {"ok": False, "error": "race.txt already exists"}
+    assert (received / "race.txt").read_bytes() == b"someone else's"
+    assert listing(received) == ["race.txt"]
+
+
+def test_overwrite_replaces_the_file(lab, tmp_path):
+    server, received = start_server(lab, tmp_path, "--overwrite")
+    (received / "keep.txt").write_bytes(b"old")
+    source = tmp_path / "keep.txt"
+    source.write_bytes(b"new content")
+    client = upload(lab, server, source)
+    assert client.returncode == 0, client.stdout
+    assert (received / "keep.txt").read_bytes() == b"new content"
+    assert listing(received) == ["keep.txt"]
+
+
+# --- the command line ------------------------------------------------------------------------
+
+def test_client_refuses_what_it_cannot_send(lab, tmp_path):
+    server, received = start_server(lab, tmp_path)
+    missing = lab.run(LESSON, "client", str(tmp_path / "nope"), "127.0.0.1", str(server.port))
+    assert missing.returncode == 1
+    assert missing.stderr == f"client: {tmp_path / 'nope'}: No such file or directory"
+    folder = lab.run(LESSON, "client", str(tmp_path), "127.0.0.1", str(server.port))
+    assert folder.returncode == 1 and "not a regular file" in folder.stderr
+    assert listing(received) == []
+
+
+def test_bad_arguments_exit_2_with_usage(lab, tmp_path):
+    for prog, args in [("client", []), ("client", ["f", "127.0.0.1", "0"]), ("client", ["--bogus", "f"]),
+                       ("client", ["f", "h", "1", "extra"]), ("server", ["--dir"]),
+                       ("server", ["--nope"]), ("server", ["127.0.0.1", "70000"])]:
+        result = lab.run(LESSON, prog, *args, cwd=tmp_path)
+        assert result.returncode == 2, (prog, args)
+        assert result.stderr_lines[0].startswith(f"{prog}: ")
+        assert result.stderr_lines[1].startswith(f"usage: {prog} ")
+    for prog in ("server", "client"):
+        result = lab.run(LESSON, prog, "--help", cwd=tmp_path)
+        assert result.returncode == 0 and result.stdout.startswith(f"usage: {prog} ")
+    assert listing(tmp_path) == []  # a usage error creates no ./received
+
+
+# --- torture: uploads that die at random points ----------------------------------------------
+
+def fd_count(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def wait_for_fd_count(pid, expected):
+    deadline = time.monotonic() + WAIT_SECONDS
+    while fd_count(pid) != expected and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return fd_count(pid)
+
+
+def dying_upload(server, rng, huge, lab):
+    """One upload that dies somewhere: returns nothing, leaves (it must) nothing behind."""
+    data = rng.randbytes(rng.randrange(1, 200_000))
+    wire = frame(header(f"t{rng.randrange(1000)}.bin", len(data)))
+    stage = rng.choice(["length", "header", "after-header", "body", "trailer", "kill"])
+    if stage == "kill":  # a real client process, SIGKILLed at a random moment
+        client = lab.start(LESSON, "client", str(huge), "127.0.0.1", str(server.port))
+        time.sleep(rng.uniform(0, 0.03))
+        client.signal(signal.SIGKILL)
+        client.wait()
+        return
+    ending = rng.choice(["close", "reset", "half-close"])
+    with connect(server) as sock:
+        if stage == "length":
+            sock.sendall(wire[:rng.randrange(4)])
+        elif stage == "header":
+            sock.sendall(wire[:rng.randrange(4, len(wire))])
+        else:
+            sock.sendall(wire)
+            if rng.random() < 0.5 or stage != "after-header":
+                assert recv_frame(sock) == {"ok": True, "ready": True}
+            if stage == "body":
+                sock.sendall(data[:rng.randrange(len(data))])
+            elif stage == "trailer":
+                trailer = frame(json.dumps({"digest": xxh128(data)}).encode())
+                sock.sendall(data + trailer[:rng.randrange(len(trailer))])
+        if ending == "reset":  # SO_LINGER 0: close() sends RST instead of FIN
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        elif ending == "half-close":  # we stop sending but can still hear the refusal
+            sock.shutdown(socket.SHUT_WR)
+            verdict = recv_frame(sock)
+            if verdict == {"ok": True, "ready": True}:  # the go-ahead we had not read yet
+                verdict = recv_frame(sock)
+            assert verdict["ok"] is False and verdict["error"], verdict
+
+
+def test_torture_uploads_dying_at_random_points(lab, tmp_path):
+    server, received = start_server(lab, tmp_path)
+    baseline = fd_count(server.popen.pid)
+    huge = tmp_path / "huge.bin"
+    with open(huge, "wb") as f:
+        f.truncate(64 << 30)
+    rng = random.Random(20261125)
+    for _ in range(100):
+        dying_upload(server, rng, huge, lab)
+    good = tmp_path / "good.bin"
+    good.write_bytes(rng.randbytes(500_000))
+    client = upload(lab, server, good)
+    assert client.returncode == 0, client.stdout + client.stderr
+    assert listing(received) == ["good.bin"]  # no stray temporaries, no half files
+    assert (received / "good.bin").read_bytes() == good.read_bytes()
+    assert wait_for_fd_count(server.popen.pid, baseline) == baseline
+    assert server.popen.poll() is None
