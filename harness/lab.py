@@ -28,6 +28,12 @@ LESSONS = {
         server=("server", ["127.0.0.1", "0"]),
         clients=[("client", ["127.0.0.1", "{port}", "hello socket"], None)],
     ),
+    "03_loop_server": dict(
+        summary="link loop + communication loop: clients one after another, 'exit' (tutorial 001, 004)",
+        server=("server", ["127.0.0.1", "0"]),
+        clients=[("client", ["127.0.0.1", "{port}"], "hello\n\nsocket lab\nexit\n"),
+                 ("client", ["127.0.0.1", "{port}"], "second client, same server\n")],
+    ),
 }
 
 
