@@ -140,6 +140,12 @@ inline LineStatus take_line(std::string& pending, std::string& line) {
     return LineStatus::kLine;
 }
 
+// Why a session ended after send() failed: a peer that reset the connection is
+// named as such (like recv's ECONNRESET), anything else by its error text.
+inline std::string send_failure() {
+    return errno == ECONNRESET ? "connection reset" : std::string("send: ") + std::strerror(errno);
+}
+
 // "hello" -> "HELLO" byte by byte (ASCII letters only; other bytes, UTF-8 included, pass through).
 inline std::string upper_cased(std::string text) {
     for (char& c : text) {

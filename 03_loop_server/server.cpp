@@ -24,7 +24,7 @@ constexpr const char* kUsage = "server [host] [port]   (default 127.0.0.1 8888; 
 
 // The communication loop (通信循环) with one client. Returns why the session ended.
 std::string talk_to(int conn, const std::string& peer) {
-    if (!send_all(conn, kGreeting, std::strlen(kGreeting))) return std::string("send: ") + std::strerror(errno);
+    if (!send_all(conn, kGreeting, std::strlen(kGreeting))) return send_failure();
     std::string pending;  // bytes received but not yet a whole line
     char buf[kBufSize];
     for (;;) {
@@ -45,9 +45,7 @@ std::string talk_to(int conn, const std::string& peer) {
         if (line == "exit") return "sent exit";  // if data == b'exit': break
         // 6. send the line back upper-cased, with its '\n'
         const std::string reply = upper_cased(line) + "\n";
-        if (!send_all(conn, reply.data(), reply.size())) {
-            return errno == ECONNRESET ? "connection reset" : std::string("send: ") + std::strerror(errno);
-        }
+        if (!send_all(conn, reply.data(), reply.size())) return send_failure();
     }
 }
 

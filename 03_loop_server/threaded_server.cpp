@@ -35,7 +35,7 @@ public:
 
     // The communication loop (通信循环), exactly as in server.cpp.
     void handle() {
-        if (!send_all(conn_.fd, kGreeting, std::strlen(kGreeting))) return end(std::string("send: ") + std::strerror(errno));
+        if (!send_all(conn_.fd, kGreeting, std::strlen(kGreeting))) return end(send_failure());
         std::string pending;  // bytes received but not yet a whole line
         char buf[kBufSize];
         for (;;) {
@@ -56,9 +56,7 @@ public:
             if (line == "exit") return end("sent exit");
             // 6. send
             const std::string reply = upper_cased(line) + "\n";
-            if (!send_all(conn_.fd, reply.data(), reply.size())) {
-                return end(errno == ECONNRESET ? "connection reset" : std::string("send: ") + std::strerror(errno));
-            }
+            if (!send_all(conn_.fd, reply.data(), reply.size())) return end(send_failure());
         }
     }
 

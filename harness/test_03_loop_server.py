@@ -378,3 +378,150 @@ def test_port_already_taken_is_a_clear_bind_error(lab, name):
         result = lab.run(LESSON, name, "127.0.0.1", str(taken.getsockname()[1]))
     assert result.returncode == 1
     assert result.stderr.strip() == f"{name}: bind: Address already in use"
+
+
+# --- torture and load (issue 6) ----------------------------------------------------------
+
+def idle_counts(server, threaded):
+    """The server's thread and fd counts when idle, measured after one client came and went
+    (sanitizer runtimes start helper threads of their own when the first thread starts)."""
+    peer = Peer(server.port).greeted()
+    threads, fds = thread_count(server), fd_count(server)  # now: one client's fd (and thread)
+    peer.send(b"exit\n")
+    peer.expect_closed()
+    peer.close()
+    idle_threads, idle_fds = threads - (1 if threaded else 0), fds - 1
+    wait_until(lambda: thread_count(server) == idle_threads, f"{idle_threads} threads")
+    wait_until(lambda: fd_count(server) == idle_fds, f"{idle_fds} fds")
+    return idle_threads, idle_fds
+
+
+def echo_replies(lines):
+    return b"".join(line.upper() + b"\n" for line in lines)
+
+
+def test_threaded_server_200_clients_200_messages_each(lab):
+    import selectors
+    server = lab.server(LESSON, "threaded_server")
+    idle_threads, idle_fds = idle_counts(server, threaded=True)
+    rng = random.Random(200)
+    letters = b"abcdefghijklmnopqrstuvwxyz "
+    peers, outgoing, expected, received = [], {}, {}, {}
+    for number in range(200):  # connect one by one: the listen queue only holds 5
+        peer = Peer(server.port).greeted()
+        lines = [b"client %03d message %03d " % (number, m) + bytes(rng.choice(letters) for _ in range(rng.randrange(40)))
+                 for m in range(200)]
+        peers.append(peer)
+        outgoing[peer] = b"".join(line + b"\n" for line in lines)
+        expected[peer] = echo_replies(lines)  # every reply names its sender: a misrouted one shows
+        received[peer] = b""
+    assert thread_count(server) == idle_threads + 200  # one thread per client, all alive at once
+    # All 200 clients write their lines in random-sized pieces (cutting lines anywhere)
+    # while reading replies, all at the same time.
+    selector = selectors.DefaultSelector()
+    for peer in peers:
+        peer.sock.setblocking(False)
+        selector.register(peer.sock, selectors.EVENT_READ | selectors.EVENT_WRITE, peer)
+    unfinished = len(peers)
+    deadline = time.monotonic() + 6 * WAIT_SECONDS
+    while unfinished:
+        assert time.monotonic() < deadline, "replies stopped coming"
+        for key, events in selector.select(timeout=1):
+            peer = key.data
+            if events & selectors.EVENT_WRITE and outgoing[peer]:
+                sent = peer.sock.send(outgoing[peer][:rng.randrange(1, 3000)])
+                outgoing[peer] = outgoing[peer][sent:]
+                if not outgoing[peer]:
+                    selector.modify(peer.sock, selectors.EVENT_READ, peer)
+            if events & selectors.EVENT_READ:
+                chunk = peer.sock.recv(65536)
+                assert chunk, f"{peer.name}: server closed early"
+                received[peer] += chunk
+                assert expected[peer].startswith(received[peer]), f"{peer.name}: wrong reply bytes"
+                if received[peer] == expected[peer]:
+                    selector.unregister(peer.sock)
+                    unfinished -= 1
+    selector.close()
+    for peer in peers:  # byte for byte, each client got exactly its own replies
+        assert received[peer] == expected[peer]
+        peer.sock.settimeout(WAIT_SECONDS)  # blocking again, but never for ever
+        peer.send(b"exit\n")
+        peer.expect_closed()
+        peer.close()
+    server.wait_for(rf"^client {peers[-1].name} left \(sent exit\)$")
+    wait_until(lambda: thread_count(server) == idle_threads, f"threads back to {idle_threads}")
+    wait_until(lambda: fd_count(server) == idle_fds, f"fds back to {idle_fds}")
+    assert sum(1 for line in server.stdout_lines if line.endswith(" left (sent exit)")) == 1 + 200
+
+
+DEPARTURE = re.compile(r"^client (\S+) left \((.*)\)$")
+
+
+def wait_for_departures(server, count):
+    """Wait until the server has logged `count` departures; return them in order."""
+    def departures():
+        return [m for m in map(DEPARTURE.match, list(server.stdout_lines)) if m]
+    wait_until(lambda: len(departures()) >= count, f"{count} clients left\n{server.stdout}")
+    return departures()
+
+
+def die_at_random_point(lab, server, rng, kind):
+    """One client that comes, talks a little and dies in the way `kind` says.
+    Returns the reasons the server may log for it."""
+    if kind == "sigkill":  # a real client process, killed
+        client = InteractiveClient(lab, server.port)
+        client.wait_for("^连接成功$")
+        for number in range(rng.randrange(3)):
+            client.type(f"line {number}")
+            client.wait_for(f"^LINE {number}$")
+        if rng.random() < 0.5:
+            client.type("maybe unanswered")  # a reply may be unread when it dies: then RST
+        client.popen.kill()
+        client.popen.wait()
+        return {"recv returned 0", "connection reset"}
+    peer = Peer(server.port)
+    if kind == "vanish":  # gone before even reading the greeting
+        if rng.random() < 0.5:
+            peer.reset()
+        else:
+            peer.close()
+        return {"recv returned 0", "connection reset", "send: Broken pipe"}
+    peer.greeted()
+    for number in range(rng.randrange(3)):
+        peer.send(b"line %d\n" % number)
+        assert peer.line() == b"LINE %d" % number
+    unfinished = b"mid-li"[:rng.randrange(7)]  # maybe half a line
+    peer.send(unfinished)
+    if kind == "rst":
+        peer.reset()
+        return {"connection reset"}
+    if kind == "half_close":  # done sending, still reading: the server closes its side
+        peer.sock.shutdown(socket.SHUT_WR)
+        peer.expect_closed()
+    elif kind == "too_long":
+        peer.send(b"x" * (MAX_LINE + 1))
+        try:
+            peer.expect_closed()
+        except ConnectionResetError:
+            pass  # the server closed with some of our bytes unread: that close sends RST, not FIN
+        peer.close()
+        return {f"line longer than {MAX_LINE} bytes"}
+    peer.close()  # "fin": plain close in the middle of things
+    return {"recv returned 0"}
+
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_100_clients_dying_at_random_points_leak_nothing(lab, name):
+    server = lab.server(LESSON, name)
+    idle_threads, idle_fds = idle_counts(server, threaded=name == "threaded_server")
+    rng = random.Random(100)
+    kinds = ["sigkill"] * 15 + ["vanish"] * 15 + ["rst"] * 25 + ["half_close"] * 20 + ["fin"] * 15 + ["too_long"] * 10
+    rng.shuffle(kinds)
+    for number, kind in enumerate(kinds, start=1):
+        reasons = die_at_random_point(lab, server, rng, kind)
+        # The server logs every departure with its cause; we wait for it before the next client.
+        departures = wait_for_departures(server, number + 1)  # + the one idle_counts sent
+        assert departures[-1].group(2) in reasons, (kind, departures[-1].group(0))
+    expect_served(server, server.port)
+    wait_until(lambda: thread_count(server) == idle_threads, f"threads back to {idle_threads}")
+    wait_until(lambda: fd_count(server) == idle_fds, f"fds back to {idle_fds}")
