@@ -11,10 +11,12 @@ import os
 import random
 import re
 import select
+import shutil
 import signal
 import socket
 import struct
 import subprocess
+import threading
 import time
 
 import pytest
@@ -525,3 +527,152 @@ def test_100_clients_dying_at_random_points_leak_nothing(lab, name):
     expect_served(server, server.port)
     wait_until(lambda: thread_count(server) == idle_threads, f"threads back to {idle_threads}")
     wait_until(lambda: fd_count(server) == idle_fds, f"fds back to {idle_fds}")
+
+
+# --- signals, SIGPIPE and EINTR ----------------------------------------------------------
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_signals_during_io_do_not_disturb_the_server(lab, name):
+    server = lab.server(LESSON, name)
+    peer = Peer(server.port).greeted()
+    stop = threading.Event()
+
+    def pester():  # signals the servers ignore, plus Ctrl-Z / fg, as fast as we can
+        while not stop.is_set():
+            for signum in (signal.SIGWINCH, signal.SIGCHLD, signal.SIGURG, signal.SIGSTOP, signal.SIGCONT):
+                server.signal(signum)
+            time.sleep(0.0005)
+
+    pesterer = threading.Thread(target=pester)
+    pesterer.start()
+    try:
+        for batch in range(40):
+            lines = [b"batch %d line %d " % (batch, n) + b"z" * (batch * 10) for n in range(50)]
+            peer.send(b"".join(line + b"\n" for line in lines))
+            assert b"".join(peer.line() + b"\n" for _ in lines) == echo_replies(lines)
+    finally:
+        stop.set()
+        pesterer.join()
+        server.signal(signal.SIGCONT)
+    peer.send(b"exit\n")
+    peer.expect_closed()
+    expect_served(server, server.port)
+    assert server.popen.poll() is None and server.stderr == ""
+
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_writing_to_a_client_that_is_gone_is_not_fatal(lab, name):
+    # The classic SIGPIPE: the client sends many lines and closes without reading. The
+    # server's first reply makes the client's kernel answer RST; the next send() fails
+    # with EPIPE, which would raise SIGPIPE (and kill the server) without MSG_NOSIGNAL.
+    server = lab.server(LESSON, name)
+    lines = b"".join(b"line %d\n" % n for n in range(100))
+    if name == "server":  # queue the doomed client behind a busy one: it is gone before accept()
+        busy = Peer(server.port).greeted()
+        doomed = Peer(server.port)
+        doomed.send(lines)
+        doomed.close()
+        busy.send(b"exit\n")
+        busy.expect_closed()
+        reasons = {"send: Broken pipe"}
+    else:
+        doomed = Peer(server.port)
+        doomed.send(lines)
+        doomed.close()
+        reasons = {"send: Broken pipe", "connection reset"}
+    _, match = server.wait_for(rf"^client {doomed.name} left \((.*)\)$")
+    assert match.group(1) in reasons
+    expect_served(server, server.port)
+
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_a_closed_log_pipe_is_not_fatal(name):
+    # Whoever reads the server's stdout goes away: writing a log line then raises SIGPIPE.
+    server = subprocess.Popen([program(LESSON, name), "127.0.0.1", "0"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        port = int(server.stdout.readline().decode().rsplit(":", 1)[1])
+        server.stdout.close()
+        for _ in range(2):  # each session writes log lines into the broken pipe
+            peer = Peer(port).greeted()
+            peer.send(b"anyone reading the log?\n")
+            assert peer.line() == b"ANYONE READING THE LOG?"
+            peer.send(b"exit\n")
+            peer.expect_closed()
+            peer.close()
+        assert server.poll() is None
+    finally:
+        server.kill()
+        _, err = server.communicate()
+    assert not any(marker.encode() in err for marker in ("Sanitizer", "runtime error"))
+
+
+EINTR_SHIM = r"""
+// Preloaded into a lesson program: every other accept/recv/send fails with EINTR
+// before doing anything, exactly as when a signal handler runs during a blocked call.
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+static int calls, announced;
+
+static int interrupt_now(void) {
+    if (__atomic_fetch_add(&calls, 1, __ATOMIC_RELAXED) % 2 != 0) return 0;
+    if (!__atomic_exchange_n(&announced, 1, __ATOMIC_RELAXED)) {
+        static const char note[] = "eintr-shim: interrupting accept/recv/send\n";
+        if (write(2, note, sizeof note - 1) < 0) return 0;
+    }
+    errno = EINTR;
+    return 1;
+}
+
+#define NEXT(name) ((__typeof__(&name))dlsym(RTLD_NEXT, #name))
+int accept(int fd, void* address, unsigned* length) {
+    return interrupt_now() ? -1 : NEXT(accept)(fd, address, length);
+}
+ssize_t recv(int fd, void* buf, size_t size, int flags) {
+    return interrupt_now() ? -1 : NEXT(recv)(fd, buf, size, flags);
+}
+ssize_t send(int fd, const void* buf, size_t size, int flags) {
+    return interrupt_now() ? -1 : NEXT(send)(fd, buf, size, flags);
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def eintr_shim(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("eintr")
+    (folder / "eintr_shim.c").write_text(EINTR_SHIM)
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    subprocess.run([compiler, "-shared", "-fPIC", "-O1", "-o", str(folder / "eintr_shim.so"),
+                    str(folder / "eintr_shim.c"), "-ldl"], check=True)
+    return str(folder / "eintr_shim.so")
+
+
+def preloading(path, shim):
+    """Environment that preloads `shim` into `path` (after a sanitizer runtime, which must come first)."""
+    linked = subprocess.run(["ldd", path], capture_output=True, text=True, check=True).stdout
+    runtimes = [line.split("=>")[1].split()[0] for line in linked.splitlines()
+                if "=>" in line and ("libasan" in line or "libtsan" in line)]
+    return dict(os.environ, LD_PRELOAD=":".join([*runtimes, shim]))
+
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_interrupted_calls_are_restarted(lab, name, eintr_shim):
+    server = lab.server(LESSON, name, "127.0.0.1", "0", env=preloading(program(LESSON, name), eintr_shim))
+    client_env = preloading(program(LESSON, "client"), eintr_shim)
+    for number in range(3):
+        client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), env=client_env,
+                         stdin=f"client {number}\n" + "x" * MAX_LINE + "\nlast\n")
+        assert client.returncode == 0, client.stderr
+        assert client.stdout_lines == ["连接成功", f"CLIENT {number}", "X" * MAX_LINE, "LAST"]
+        assert client.stderr_lines == ["eintr-shim: interrupting accept/recv/send"]
+    peer = Peer(server.port).greeted()
+    peer.send(b"exit\n")
+    peer.expect_closed()
+    server.wait_for(rf"^client {peer.name} left \(sent exit\)$")
+    assert len([line for line in server.stdout_lines if line.endswith(" left (sent exit)")]) == 4
+    server.wait_for("^eintr-shim: ", stream="stderr")
+    assert server.stderr_lines == ["eintr-shim: interrupting accept/recv/send"]  # and no accept error
