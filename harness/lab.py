@@ -39,6 +39,12 @@ LESSONS = {
                  ("client", ["127.0.0.1", "{port}", "hello", "world", ""], None),
                  ("client", ["--timeout", "1", "127.0.0.1", "{silent_udp_port}"], None)],
     ),
+    "03_loop_server": dict(
+        summary="link loop + communication loop: clients one after another, 'exit' (tutorial 001, 004)",
+        server=("server", ["127.0.0.1", "0"]),
+        clients=[("client", ["127.0.0.1", "{port}"], "hello\n\nsocket lab\nexit\n"),
+                 ("client", ["127.0.0.1", "{port}"], "second client, same server\n")],
+    ),
     "04_remote_cmd": dict(
         summary="remote shell, one recv(1024) per command: replies get mixed up (tutorial 000 §三)",
         server=("server", ["127.0.0.1", "0"]),

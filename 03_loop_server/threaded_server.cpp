@@ -1,0 +1,134 @@
+// Lesson 03 — threaded TCP echo server: one thread per client, all served at once.
+//
+// Usage:    ./threaded_server [host] [port]    default 127.0.0.1 8888; port 0 = any free port
+// Partner:  ./client [host] [port]             (start several: none has to wait)
+// Mirrors:  tutorial 001 socket_server_tcp2.py: socketserver.ThreadingTCPServer with a
+//           BaseRequestHandler whose setup() → handle() → finish() run for each client.
+//
+// Same protocol as server.cpp (one line per message, greeting, upper-cased echo,
+// "exit" ends the session). The main thread only accepts; each connection gets
+// its own thread running an EchoHandler, and the thread ends with its client.
+// Build with -pthread.
+
+#include <csignal>
+#include <exception>
+#include <string>
+#include <system_error>
+#include <thread>
+
+#include "helpers.h"
+
+constexpr int kBacklog = 5;             // ThreadingTCPServer.request_queue_size = 5
+constexpr std::size_t kBufSize = 1024;  // conn.recv(1024)
+constexpr const char* kGreeting = "连接成功\n";
+constexpr const char* kUsage =
+    "threaded_server [host] [port]   (default 127.0.0.1 8888; port 0 = any free port)";
+
+// One client's session, in socketserver's three named steps. Each thread owns
+// its handler: nothing in it is shared, so the threads need no locks (only
+// log_line takes one, for stdout).
+class EchoHandler {
+public:
+    EchoHandler(Fd conn, std::string peer) : conn_(std::move(conn)), peer_(std::move(peer)) {}
+
+    void setup() { log_line("client " + peer_ + " connected"); }
+
+    // The communication loop (通信循环), exactly as in server.cpp.
+    void handle() {
+        if (!send_all(conn_.fd, kGreeting, std::strlen(kGreeting))) return end(send_failure());
+        std::string pending;  // bytes received but not yet a whole line
+        char buf[kBufSize];
+        for (;;) {
+            std::string line;
+            const LineStatus status = take_line(pending, line);
+            if (status == LineStatus::kTooLong) return end("line longer than " + std::to_string(kMaxLine) + " bytes");
+            if (status == LineStatus::kNeedMore) {
+                // 5. recv
+                const ssize_t received = ::recv(conn_.fd, buf, sizeof buf, 0);
+                if (received < 0 && errno == EINTR) continue;
+                if (received < 0 && errno == ECONNRESET) return end("connection reset");
+                if (received < 0) return end(std::string("recv: ") + std::strerror(errno));
+                if (received == 0) return end("recv returned 0");
+                pending.append(buf, static_cast<std::size_t>(received));
+                continue;
+            }
+            log_line("client " + peer_ + " said " + std::to_string(line.size()) + " bytes: " + line);
+            if (line == "exit") return end("sent exit");
+            // 6. send
+            const std::string reply = upper_cased(line) + "\n";
+            if (!send_all(conn_.fd, reply.data(), reply.size())) return end(send_failure());
+        }
+    }
+
+    // Runs however handle() ended ("setup与finish无论如何都会执行").
+    void finish() { log_line("client " + peer_ + " left (" + why_ + ")"); }
+
+    void end(std::string why) { why_ = std::move(why); }
+
+private:
+    Fd conn_;  // 7. close: when the handler is destroyed, at the end of its thread
+    std::string peer_;
+    std::string why_ = "handler stopped";
+};
+
+// The body of each client's thread: what BaseRequestHandler.__init__ does.
+// An exception must not leave a thread (that would end the whole process).
+void serve_client(Fd conn, std::string peer) {
+    EchoHandler handler{std::move(conn), std::move(peer)};
+    handler.setup();
+    try {
+        handler.handle();
+    } catch (const std::exception& error) {  // e.g. std::bad_alloc
+        handler.end(std::string("error: ") + error.what());
+    }
+    handler.finish();
+}
+
+int main(int argc, char* argv[]) {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 8888;
+    if (argc > 1 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) {
+        std::printf("usage: %s\n", kUsage);
+        return 0;
+    }
+    if (argc > 3) usage_error("threaded_server", kUsage, "too many arguments");
+    if (argc > 1) host = argv[1];
+    if (argc > 2) port = parse_port("threaded_server", argv[2], /*zero_allowed=*/true, kUsage);
+    std::signal(SIGPIPE, SIG_IGN);  // a vanished reader (client or log pipe) is an error, never a death
+
+    // 1. socket + SO_REUSEADDR (socketserver's allow_reuse_address)  2. bind  3. listen
+    Fd listener{::socket(AF_INET, SOCK_STREAM, 0)};
+    if (listener.fd < 0) die("threaded_server: socket");
+    const int on = 1;
+    if (::setsockopt(listener.fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) < 0) die("threaded_server: setsockopt");
+    const sockaddr_in address = ipv4_address("threaded_server", host, port);
+    if (::bind(listener.fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) < 0) {
+        die("threaded_server: bind");
+    }
+    if (::listen(listener.fd, kBacklog) < 0) die("threaded_server: listen");
+    sockaddr_in bound{};
+    socklen_t bound_len = sizeof bound;
+    if (::getsockname(listener.fd, reinterpret_cast<sockaddr*>(&bound), &bound_len) < 0) {
+        die("threaded_server: getsockname");
+    }
+    log_line("listening on " + to_string(bound));
+
+    for (;;) {  // serve_forever(): accept, hand the connection to a new thread, accept again
+        // 4. accept
+        sockaddr_in client{};
+        socklen_t client_len = sizeof client;
+        Fd conn{::accept(listener.fd, reinterpret_cast<sockaddr*>(&client), &client_len)};
+        if (conn.fd < 0) {
+            if (errno != EINTR) std::fprintf(stderr, "threaded_server: accept: %s\n", std::strerror(errno));
+            continue;
+        }
+        const std::string peer = to_string(client);
+        try {
+            // The thread owns the connection from here on. Detached: nobody joins it,
+            // it simply ends when its client leaves.
+            std::thread(serve_client, std::move(conn), peer).detach();
+        } catch (const std::system_error& error) {  // no more threads: refuse this client, keep serving
+            std::fprintf(stderr, "threaded_server: thread for %s: %s\n", peer.c_str(), error.what());
+        }
+    }
+}
