@@ -129,9 +129,10 @@ def run_demo(lesson, spec):
         try:
             for client_name, client_args, stdin in spec["clients"]:
                 client_argv = [str(BUILD_DIR / lesson / client_name), *fill(client_args, ready.group("port"))]
-                client = subprocess.run(client_argv, cwd=tmp, input=stdin, capture_output=True,
+                client = subprocess.run(client_argv, cwd=tmp, input=stdin, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT,  # one pipe keeps the order of lines
                                         text=True, errors="backslashreplace", timeout=60)
-                show("client", [f"./{client_name}", *client_argv[1:]], client.stdout + client.stderr)
+                show("client", [f"./{client_name}", *client_argv[1:]], client.stdout)
                 print(f"[client] (exit status {client.returncode})")
                 print()
             try:  # a one-client server (lesson 01) ends by itself ...
