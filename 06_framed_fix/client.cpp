@@ -114,7 +114,7 @@ int main(int argc, char* argv[]) {
             }
         }
         const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - start;
-        std::printf("%s%s: %llu round trips in %.3f s: %.1f round trips/s\n", framing::to_string(o.scheme),
+        std::printf("%s%s: %llu round trips in %.6f s: %.1f round trips/s\n", framing::to_string(o.scheme),
                     o.two_sends ? " (two sends)" : "", static_cast<unsigned long long>(o.bench), seconds.count(),
                     static_cast<double>(o.bench) / seconds.count());
         return 0;

@@ -104,10 +104,11 @@ inline std::string encode_ack_length(std::uint64_t length) { return std::to_stri
 // `line` is everything received up to and including the '\n'. Strict: 1-20 digits, no sign,
 // no spaces, no leading zero (so every length has exactly one spelling).
 inline Length decode_ack_length(std::string_view line, std::uint64_t limit) {
-    if (line.empty() || line.back() != '\n') {
+    const bool ended = !line.empty() && line.back() == '\n';
+    const std::string_view digits = ended ? line.substr(0, line.size() - 1) : line;
+    if (!ended && digits.size() <= kMaxAckDigits) {
         return {0, "length line '" + printable(line) + "' does not end with a newline"};
     }
-    const std::string_view digits = line.substr(0, line.size() - 1);
     if (digits.empty() || digits.size() > kMaxAckDigits) {
         return {0, "length '" + printable(digits) + "' is not a number of 1-20 digits"};
     }
@@ -170,7 +171,7 @@ inline bool parse_object(std::string_view text, std::initializer_list<const char
         return false;
     }
     if (!object.is_object()) {
-        error = std::string("JSON header is a ") + object.type_name() + ", not an object";
+        error = std::string("JSON header must be an object, not ") + object.type_name();
         return false;
     }
     for (const char* field : fields) {
