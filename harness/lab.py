@@ -28,6 +28,15 @@ LESSONS = {
         server=("server", ["127.0.0.1", "0"]),
         clients=[("client", ["127.0.0.1", "{port}", "hello socket"], None)],
     ),
+    "06_framed_fix": dict(
+        summary="remote shell with framed replies: ack / fixed '!I' / json header (tutorial 002 §4.2, 004)",
+        server=("server", ["--scheme", "json", "127.0.0.1", "0"]),
+        clients=[("client", ["--scheme", "json", "127.0.0.1", "{port}"],
+                  "echo hello from the server\ntrue\nseq 1 100000\nls /no/such/dir\necho bye >&2; exit 3\n"),
+                 ("client", ["--scheme", "json", "--bench", "2000", "127.0.0.1", "{port}"], None),
+                 ("client", ["--scheme", "json", "--two-sends", "--bench", "20", "127.0.0.1", "{port}"], None)],
+        show_lines=16,  # seq 1 100000 prints 100000 lines: show its start and end
+    ),
 }
 
 
@@ -46,9 +55,13 @@ def build():
     subprocess.run(["cmake", "--build", "--preset", "default"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
 
 
-def show(label, argv, text):
+def show(label, argv, text, show_lines=None):
     print(f"[{label}] $ {shlex.join(argv)}")
-    for line in text.splitlines():
+    lines = text.splitlines()
+    if show_lines and len(lines) > show_lines:  # a long transcript: its first and last lines
+        half = show_lines // 2
+        lines = lines[:half] + [f"... ({len(lines) - 2 * half} more lines) ..."] + lines[-half:]
+    for line in lines:
         print(f"[{label}] {line}")
 
 
@@ -74,7 +87,8 @@ def run_lesson(lesson):
             client_argv = [str(BUILD_DIR / lesson / client_name), *fill(client_args, ready.group("port"))]
             client = subprocess.run(client_argv, cwd=tmp, input=stdin, capture_output=True,
                                     text=True, errors="backslashreplace", timeout=60)
-            show("client", [f"./{client_name}", *client_argv[1:]], client.stdout + client.stderr)
+            show("client", [f"./{client_name}", *client_argv[1:]], client.stdout + client.stderr,
+                 spec.get("show_lines"))
             print(f"[client] (exit status {client.returncode})")
             print()
         try:  # a one-client server (lesson 01) ends by itself; the looping ones are stopped
