@@ -166,7 +166,7 @@ inline bool parse_object(std::string_view text, std::initializer_list<const char
                          std::string& error) {
     try {
         object = json::parse(text.begin(), text.end());
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, and out_of_range for 1e999 (found by fuzzing)
         error = std::string("malformed JSON header: ") + e.what();
         return false;
     }

@@ -81,6 +81,8 @@ int main() {
     check_error(decode_request_header("{\"command_size\": -1}", limit).error, "'command_size' must be an integer", "json: negative");
     check_error(decode_request_header("{\"command_size\": 1.5}", limit).error, "'command_size' must be an integer", "json: float");
     check_error(decode_request_header("{\"command_size\": 1, \"x\": 2}", limit).error, "unknown field 'x'", "json: extra field");
+    check_error(decode_request_header("{\"command_size\": 1e999}", limit).error, "number overflow", "json: 1e999 (out_of_range)");
+    check_error(decode_request_header("{\"command_size\": 18446744073709551616}", limit).error, "must be an integer", "json: 2^64");
 
     // json reply header
     const ReplyHeader full{limit, 0, 255, 0, false, ""};

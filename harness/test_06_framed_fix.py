@@ -216,6 +216,7 @@ HOSTILE = {
         ("missing field", struct.pack("!I", 2) + b"{}", "JSON header has no field 'command_size'"),
         ("wrong type", struct.pack("!I", 21) + b'{"command_size":"12"}', "field 'command_size' must be an integer"),
         ("size over the limit", struct.pack("!I", 25) + b'{"command_size":67108865}', "in 0..67108864, not 67108865"),
+        ("number too large for any type", struct.pack("!I", 22) + b'{"command_size":1e999}', "number overflow parsing '1e999'"),
         ("unknown field", struct.pack("!I", 28) + b'{"command_size":1,"rm":true}', "unknown field 'rm'"),
         ("truncated JSON header", struct.pack("!I", 40) + b'{"command_size":1}', "truncated JSON header: got 18 of 40 bytes"),
         ("truncated command", json_request(b"echo hi")[:-3], "truncated command: got 4 of 7 bytes"),
