@@ -21,57 +21,18 @@ constexpr const char* kUsage =
     "client [--scheme ack|fixed|json] [--max-bytes N] [--two-sends] [--bench N] [host] [port]   "
     "(default json, 67108864, 127.0.0.1 8080)";
 
-struct Options {
-    Scheme scheme = Scheme::json;
-    std::uint64_t max_bytes = framing::kDefaultMaxBytes;  // the largest reply we accept
-    bool two_sends = false;
-    std::uint64_t bench = 0;  // 0: read commands from stdin
-    std::string host = "127.0.0.1";
-    std::uint16_t port = 8080;
-};
-
-Options parse_options(int argc, char* argv[]) {
-    Options o;
-    std::vector<std::string> positional;
-    for (int i = 1; i < argc; ++i) {
-        const std::string arg = argv[i];
-        auto value = [&]() -> const char* {
-            if (i + 1 >= argc) usage_error("client", kUsage, arg + " needs a value");
-            return argv[++i];
-        };
-        if (arg == "-h" || arg == "--help") {
-            std::printf("usage: %s\n", kUsage);
-            std::exit(0);
-        } else if (arg == "--scheme") {
-            if (!framing::parse_scheme(value(), o.scheme)) usage_error("client", kUsage, "--scheme must be ack, fixed or json");
-        } else if (arg == "--max-bytes") {
-            o.max_bytes = parse_number("client", kUsage, "--max-bytes", value(), 1, framing::kHighestMaxBytes);
-        } else if (arg == "--bench") {
-            o.bench = parse_number("client", kUsage, "--bench", value(), 1, 100000000);
-        } else if (arg == "--two-sends") {
-            o.two_sends = true;
-        } else if (arg.size() > 1 && arg[0] == '-') {
-            usage_error("client", kUsage, "unknown option " + arg);
-        } else {
-            positional.push_back(arg);
-        }
-    }
-    if (positional.size() > 2) usage_error("client", kUsage, "too many arguments");
-    if (positional.size() > 0) o.host = positional[0];
-    if (positional.size() > 1) o.port = static_cast<std::uint16_t>(parse_number("client", kUsage, "port", positional[1].c_str(), 1, 65535));
-    return o;
-}
-
 struct Reply {
-    std::string out, err;        // ack and fixed: everything is in `out`
+    std::string out, err;         // ack and fixed: everything is in `out`
     framing::ReplyHeader header;  // json only: sizes, exit code, signal, timed_out, error
 };
 
 // One command out, one whole reply in. Returns "" or what went wrong.
 std::string ask(int fd, const Options& o, const std::string& command, Reply& reply) {
-    std::string error = o.scheme == Scheme::json ? framing::send_json_message(fd, framing::encode_request_header({command.size()}), {command}, o.two_sends)
-                        : o.scheme == Scheme::ack ? framing::send_ack_message(fd, {command})
-                                                  : framing::send_fixed_message(fd, {command}, o.two_sends);
+    std::string error =
+        o.scheme == Scheme::json
+            ? framing::send_json_message(fd, framing::encode_request_header({command.size()}), {command}, o.two_sends)
+        : o.scheme == Scheme::ack ? framing::send_ack_message(fd, {command})
+                                  : framing::send_fixed_message(fd, {command}, o.two_sends);
     if (!error.empty()) return error;
     if (o.scheme != Scheme::json) {
         framing::Received body = o.scheme == Scheme::ack ? framing::recv_ack_message(fd, o.max_bytes)
@@ -95,7 +56,7 @@ std::string ask(int fd, const Options& o, const std::string& command, Reply& rep
 }
 
 int main(int argc, char* argv[]) {
-    const Options o = parse_options(argc, argv);
+    const Options o = parse_options("client", kUsage, argc, argv);
 
     // 1. socket  2. connect   (s.connect_ex(('127.0.0.1', 8080)))
     Fd sock{::socket(AF_INET, SOCK_STREAM, 0)};
@@ -135,10 +96,14 @@ int main(int argc, char* argv[]) {
         write_bytes(stdout, reply.out);  // print(data.decode()), but as bytes: no decoding needed
         write_bytes(stderr, reply.err);
         const framing::ReplyHeader& h = reply.header;
-        if (!h.error.empty()) std::fprintf(stderr, "client: the server refused: %s\n", h.error.c_str());
-        else if (h.timed_out) std::fprintf(stderr, "[timed out: killed by the server]\n");
-        else if (h.signal != 0) std::fprintf(stderr, "[killed by signal %d]\n", h.signal);
-        else if (h.exit_code != 0) std::fprintf(stderr, "[exit status %d]\n", h.exit_code);
+        if (!h.error.empty())
+            std::fprintf(stderr, "client: the server refused: %s\n", h.error.c_str());
+        else if (h.timed_out)
+            std::fprintf(stderr, "[timed out: killed by the server]\n");
+        else if (h.signal != 0)
+            std::fprintf(stderr, "[killed by signal %d]\n", h.signal);
+        else if (h.exit_code != 0)
+            std::fprintf(stderr, "[exit status %d]\n", h.exit_code);
     }
     // 5. close: sock closes itself (Fd); the server sees end of stream and serves the next client
     return 0;

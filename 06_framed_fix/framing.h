@@ -32,22 +32,26 @@ namespace framing {
 enum class Scheme { ack, fixed, json };
 
 inline bool parse_scheme(std::string_view text, Scheme& scheme) {
-    if (text == "ack") scheme = Scheme::ack;
-    else if (text == "fixed") scheme = Scheme::fixed;
-    else if (text == "json") scheme = Scheme::json;
-    else return false;
+    if (text == "ack")
+        scheme = Scheme::ack;
+    else if (text == "fixed")
+        scheme = Scheme::fixed;
+    else if (text == "json")
+        scheme = Scheme::json;
+    else
+        return false;
     return true;
 }
 inline const char* to_string(Scheme scheme) {
     return scheme == Scheme::ack ? "ack" : scheme == Scheme::fixed ? "fixed" : "json";
 }
 
-constexpr std::uint64_t kDefaultMaxBytes = 64ull << 20;   // 64 MiB: largest body we accept
-constexpr std::uint64_t kHighestMaxBytes = 0xFFFFFFFFull; // the most 4 bytes of '!I' can say
-constexpr std::size_t kFixedHeaderSize = 4;               // struct.calcsize('!I')
-constexpr std::size_t kMaxJsonHeaderSize = 64 * 1024;     // a JSON header is small; refuse more
-constexpr std::size_t kMaxAckDigits = 20;                 // 18446744073709551615 has 20 digits
-constexpr std::string_view kRecvReady = "recv_ready";     // tutorial 002 §4.2 解决方案1
+constexpr std::uint64_t kDefaultMaxBytes = 64ull << 20;    // 64 MiB: largest body we accept
+constexpr std::uint64_t kHighestMaxBytes = 0xFFFFFFFFull;  // the most 4 bytes of '!I' can say
+constexpr std::size_t kFixedHeaderSize = 4;                // struct.calcsize('!I')
+constexpr std::size_t kMaxJsonHeaderSize = 64 * 1024;      // a JSON header is small; refuse more
+constexpr std::size_t kMaxAckDigits = 20;                  // 18446744073709551615 has 20 digits
+constexpr std::string_view kRecvReady = "recv_ready";      // tutorial 002 §4.2 解决方案1
 
 // Bytes from the wire, safe to put in a log line or a JSON string: printable ASCII as is,
 // everything else as \xNN, at most `max` bytes shown.
@@ -99,7 +103,9 @@ inline Length decode_fixed_header(std::string_view header, std::uint64_t limit, 
 // ---- ack: str(len(data)).encode() + newline ---------------------------------------------------
 // The tutorial sends bare digits and relies on the recv_ready round trip to keep them apart
 // from the data; but even a short text may arrive in two recv()s, so we end it with '\n'.
-inline std::string encode_ack_length(std::uint64_t length) { return std::to_string(length) + "\n"; }
+inline std::string encode_ack_length(std::uint64_t length) {
+    return std::to_string(length) + "\n";
+}
 
 // `line` is everything received up to and including the '\n'. Strict: 1-20 digits, no sign,
 // no spaces, no leading zero (so every length has exactly one spelling).
@@ -116,8 +122,8 @@ inline Length decode_ack_length(std::string_view line, std::uint64_t limit) {
     for (const char c : digits) {
         if (c < '0' || c > '9') return {0, "length '" + printable(digits) + "' is not a number"};
         const std::uint64_t digit = static_cast<std::uint64_t>(c - '0');
-        if (digit > limit || value > (limit - digit) / 10) return {0, "length " + printable(digits) + " exceeds the limit of " +
-                                                         std::to_string(limit) + " bytes"};
+        if (digit > limit || value > (limit - digit) / 10)
+            return {0, "length " + printable(digits) + " exceeds the limit of " + std::to_string(limit) + " bytes"};
         value = value * 10 + digit;
     }
     if (digits.size() > 1 && digits[0] == '0') {
@@ -153,9 +159,8 @@ inline std::string encode_request_header(const RequestHeader& h) {
     return nlohmann::json{{"command_size", h.command_size}}.dump();
 }
 inline std::string encode_reply_header(const ReplyHeader& h) {
-    return nlohmann::json{{"stdout_size", h.stdout_size}, {"stderr_size", h.stderr_size},
-                          {"exit_code", h.exit_code},     {"signal", h.signal},
-                          {"timed_out", h.timed_out},     {"error", h.error}}
+    return nlohmann::json{{"stdout_size", h.stdout_size}, {"stderr_size", h.stderr_size}, {"exit_code", h.exit_code},
+                          {"signal", h.signal},           {"timed_out", h.timed_out},     {"error", h.error}}
         .dump(-1, ' ', /*ensure_ascii=*/true, nlohmann::json::error_handler_t::replace);
 }
 
@@ -224,8 +229,8 @@ inline Decoded<ReplyHeader> decode_reply_header(std::string_view text, std::uint
     std::string error;
     ReplyHeader h;
     std::uint64_t exit_code = 0, signal = 0;
-    if (!detail::parse_object(text, {"stdout_size", "stderr_size", "exit_code", "signal", "timed_out", "error"},
-                              object, error) ||
+    if (!detail::parse_object(text, {"stdout_size", "stderr_size", "exit_code", "signal", "timed_out", "error"}, object,
+                              error) ||
         !detail::get_integer(object, "stdout_size", 0, limit, h.stdout_size, error) ||
         !detail::get_integer(object, "stderr_size", 0, limit, h.stderr_size, error) ||
         !detail::get_integer(object, "exit_code", -1, 255, exit_code, error) ||
@@ -298,7 +303,9 @@ struct Received {
     bool ended = false;
 };
 
-inline std::string errno_text(const char* call) { return std::string(call) + ": " + std::strerror(errno); }
+inline std::string errno_text(const char* call) {
+    return std::string(call) + ": " + std::strerror(errno);
+}
 
 // `size` bytes of `what` into `out`, or false with `error` set. size was checked against the
 // limit before, so a hostile length cannot make us allocate more than the limit.
@@ -372,8 +379,10 @@ inline Received recv_ack_message(int fd, std::uint64_t limit) {
         const ssize_t got = recv_exact(fd, &c, 1);
         if (got < 0) return {"", errno_text("recv"), false};
         if (got == 0) {
-            if (line.empty()) r.ended = true;
-            else r.error = "truncated length line '" + printable(line) + "'";
+            if (line.empty())
+                r.ended = true;
+            else
+                r.error = "truncated length line '" + printable(line) + "'";
             return r;
         }
         line += c;

@@ -77,7 +77,8 @@ inline CommandResult run_command(const std::string& command, int timeout_seconds
     std::string* sinks[2] = {&result.out, &result.err};
     bool too_large = false;
     while ((fds[0].fd >= 0 || fds[1].fd >= 0) && !too_large) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) {
             result.timed_out = true;
             break;

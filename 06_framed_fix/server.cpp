@@ -23,48 +23,6 @@ constexpr const char* kUsage =
     "server [--scheme ack|fixed|json] [--max-bytes N] [--timeout SECONDS] [--two-sends] [--allow-remote] "
     "[host] [port]   (default json, 67108864, 10, 127.0.0.1 8080; port 0 = any free port)";
 
-struct Options {
-    Scheme scheme = Scheme::json;
-    std::uint64_t max_bytes = framing::kDefaultMaxBytes;  // both ways: command and reply
-    int timeout = 10;                                      // seconds a command may run
-    bool two_sends = false;                                // header and body in two send()s (benchmark)
-    bool allow_remote = false;
-    std::string host = "127.0.0.1";
-    std::uint16_t port = 8080;  // tutorial 002 §4.2 解决方案1: ip_port=('127.0.0.1',8080)
-};
-
-Options parse_options(int argc, char* argv[]) {
-    Options o;
-    std::vector<std::string> positional;
-    for (int i = 1; i < argc; ++i) {
-        const std::string arg = argv[i];
-        auto value = [&]() -> const char* {
-            if (i + 1 >= argc) usage_error("server", kUsage, arg + " needs a value");
-            return argv[++i];
-        };
-        if (arg == "-h" || arg == "--help") {
-            std::printf("usage: %s\n", kUsage);
-            std::exit(0);
-        } else if (arg == "--scheme") {
-            if (!framing::parse_scheme(value(), o.scheme)) usage_error("server", kUsage, "--scheme must be ack, fixed or json");
-        } else if (arg == "--max-bytes") {
-            o.max_bytes = parse_number("server", kUsage, "--max-bytes", value(), 1, framing::kHighestMaxBytes);
-        } else if (arg == "--timeout") {
-            o.timeout = static_cast<int>(parse_number("server", kUsage, "--timeout", value(), 1, 86400));
-        } else if (arg == "--two-sends" || arg == "--allow-remote") {
-            (arg == "--two-sends" ? o.two_sends : o.allow_remote) = true;
-        } else if (arg.size() > 1 && arg[0] == '-') {
-            usage_error("server", kUsage, "unknown option " + arg);
-        } else {
-            positional.push_back(arg);
-        }
-    }
-    if (positional.size() > 2) usage_error("server", kUsage, "too many arguments");
-    if (positional.size() > 0) o.host = positional[0];
-    if (positional.size() > 1) o.port = static_cast<std::uint16_t>(parse_number("server", kUsage, "port", positional[1].c_str(), 0, 65535));
-    return o;
-}
-
 // One framed command. json: [4-byte length][{"command_size": N}][N bytes of command].
 framing::Received receive_command(int fd, const Options& o) {
     if (o.scheme == Scheme::ack) return framing::recv_ack_message(fd, o.max_bytes);
@@ -74,7 +32,8 @@ framing::Received receive_command(int fd, const Options& o) {
     const auto request = framing::decode_request_header(header.body, o.max_bytes);
     framing::Received command;
     command.error = request.error;
-    if (request.error.empty()) framing::recv_part(fd, request.header.command_size, command.body, "command", command.error);
+    if (request.error.empty())
+        framing::recv_part(fd, request.header.command_size, command.body, "command", command.error);
     return command;
 }
 
@@ -86,21 +45,25 @@ std::string send_reply(int fd, const Options& o, const CommandResult& r) {
         return framing::send_json_message(fd, framing::encode_reply_header(h), {r.out, r.err}, o.two_sends);
     }
     std::string notice = !r.error.empty() ? "server: " + r.error + "\n"
-                         : r.timed_out   ? "server: command timed out after " + std::to_string(o.timeout) + " s, killed\n"
-                                         : "";
+                         : r.timed_out ? "server: command timed out after " + std::to_string(o.timeout) + " s, killed\n"
+                                       : "";
     if (r.out.size() + r.err.size() + notice.size() > o.max_bytes) notice.clear();  // never over the limit
     if (o.scheme == Scheme::ack) return framing::send_ack_message(fd, {r.out, r.err, notice});
     return framing::send_fixed_message(fd, {r.out, r.err, notice}, o.two_sends);
 }
 
 int main(int argc, char* argv[]) {
-    const Options o = parse_options(argc, argv);
+    const Options o = parse_options("server", kUsage, argc, argv);
     const sockaddr_in address = ipv4_address("server", o.host, o.port);
     if (!is_loopback(address) && !o.allow_remote) {
-        usage_error("server", kUsage, "refusing to listen on " + o.host + ": not a loopback (127.x.x.x) address, and "
-                    "anyone who can reach it could run any command as you; add --allow-remote if you mean it");
+        usage_error("server", kUsage,
+                    "refusing to listen on " + o.host +
+                        ": not a loopback (127.x.x.x) address, and "
+                        "anyone who can reach it could run any command as you; add --allow-remote if you mean it");
     }
-    if (!is_loopback(address)) std::fprintf(stderr, "server: WARNING: --allow-remote: anyone who can reach %s can run commands as you\n", o.host.c_str());
+    if (!is_loopback(address))
+        std::fprintf(stderr, "server: WARNING: --allow-remote: anyone who can reach %s can run commands as you\n",
+                     o.host.c_str());
     std::signal(SIGPIPE, SIG_IGN);  // a vanished client is EPIPE, not death (also MSG_NOSIGNAL)
 
     // 1. socket  2. setsockopt(SO_REUSEADDR)  3. bind  4. listen
@@ -131,17 +94,19 @@ int main(int argc, char* argv[]) {
         for (;;) {
             // 6. recv one framed command
             const framing::Received command = receive_command(conn.fd, o);
-            if (command.ended) break;  // the client closed between commands: a normal goodbye
+            if (command.ended) break;      // the client closed between commands: a normal goodbye
             if (!command.error.empty()) {  // say why, close this connection, serve the next one
                 std::fprintf(stderr, "server: client %s: bad request: %s\n", peer.c_str(), command.error.c_str());
-                if (o.scheme != Scheme::ack) send_reply(conn.fd, o, {"", "", -1, 0, false, "bad request: " + command.error});
+                if (o.scheme != Scheme::ack)
+                    send_reply(conn.fd, o, {"", "", -1, 0, false, "bad request: " + command.error});
                 break;
             }
             // 7. run it: subprocess.Popen(cmd, shell=True, stdout=PIPE, stderr=PIPE)
             const CommandResult result = run_command(command.body, o.timeout, o.max_bytes);
             if (command.body.find_first_not_of(" \t") != std::string::npos) {  // 响应长度- out:%d err:%d
                 std::printf("ran '%s': out %zu, err %zu bytes, exit %d%s\n", framing::printable(command.body).c_str(),
-                            result.out.size(), result.err.size(), result.exit_code, result.timed_out ? " (timed out)" : "");
+                            result.out.size(), result.err.size(), result.exit_code,
+                            result.timed_out ? " (timed out)" : "");
                 std::fflush(stdout);
             }
             // 8. send the reply: header and body in ONE write
