@@ -62,6 +62,15 @@ LESSONS = {
                    ("nodelay", "control: TCP_NODELAY, no waiting - where the split falls is up to timing"),
                    ("udp", "contrast: UDP, two sendto -> two recvfrom, never glued")]],
     ),
+    "06_framed_fix": dict(
+        summary="remote shell with framed replies: ack / fixed '!I' / json header (tutorial 002 §4.2, 004)",
+        server=("server", ["--scheme", "json", "127.0.0.1", "0"]),
+        clients=[("client", ["--scheme", "json", "127.0.0.1", "{port}"],
+                  "echo hello from the server\ntrue\nseq 1 100000\nls /no/such/dir\necho bye >&2; exit 3\n"),
+                 ("client", ["--scheme", "json", "--bench", "2000", "127.0.0.1", "{port}"], None),
+                 ("client", ["--scheme", "json", "--two-sends", "--bench", "20", "127.0.0.1", "{port}"], None)],
+        show_lines=16,  # seq 1 100000 prints 100000 lines: show its start and end
+    ),
     "07_file_transfer": dict(
         summary="upload a file: dict header, XXH3-128 check, atomic rename (tutorial 001 文件传输实例, 004 end)",
         files={"notes.txt": "first line\nquit\nthe tutorial's receiver would have stopped at 'quit'\n"},
@@ -87,9 +96,13 @@ def build():
     subprocess.run(["cmake", "--build", "--preset", "default"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
 
 
-def show(label, argv, text):
+def show(label, argv, text, show_lines=None):
     print(f"[{label}] $ {shlex.join(argv)}")
-    for line in text.splitlines():
+    lines = text.splitlines()
+    if show_lines and len(lines) > show_lines:  # a long transcript: its first and last lines
+        half = show_lines // 2
+        lines = lines[:half] + [f"... ({len(lines) - 2 * half} more lines) ..."] + lines[-half:]
+    for line in lines:
         print(f"[{label}] {line}")
 
 
@@ -132,7 +145,7 @@ def run_demo(lesson, spec):
                 client = subprocess.run(client_argv, cwd=tmp, input=stdin, stdout=subprocess.PIPE,
                                         stderr=subprocess.STDOUT,  # one pipe keeps the order of lines
                                         text=True, errors="backslashreplace", timeout=60)
-                show("client", [f"./{client_name}", *client_argv[1:]], client.stdout)
+                show("client", [f"./{client_name}", *client_argv[1:]], client.stdout, spec.get("show_lines"))
                 print(f"[client] (exit status {client.returncode})")
                 print()
             try:  # a one-client server (lesson 01) ends by itself ...

@@ -1,0 +1,110 @@
+// Lesson 06 — framed remote-shell client: reads commands, one per line, sends each in a frame
+// and prints its reply whole, however large (0 bytes or 64 MiB), never mixed with the next one.
+//
+// Usage:    ./client [--scheme ack|fixed|json] [--max-bytes N] [--two-sends] [--bench N] [host] [port]
+//           default json, 67108864, 127.0.0.1 8080; commands on stdin, `quit` or end of input stops.
+//           --bench N: N round trips of a blank command, then prints round trips/s.
+// Partner:  ./server --scheme SAME [host] [port]
+// Mirrors:  tutorial 002 §4.2 解决方案1 (ack) and 解决方案2 (fixed), 000 end of §四 and 004 end (json).
+
+#include <chrono>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "framing.h"
+#include "helpers.h"
+
+using framing::Scheme;
+
+constexpr const char* kUsage =
+    "client [--scheme ack|fixed|json] [--max-bytes N] [--two-sends] [--bench N] [host] [port]   "
+    "(default json, 67108864, 127.0.0.1 8080)";
+
+struct Reply {
+    std::string out, err;         // ack and fixed: everything is in `out`
+    framing::ReplyHeader header;  // json only: sizes, exit code, signal, timed_out, error
+};
+
+// One command out, one whole reply in. Returns "" or what went wrong.
+std::string ask(int fd, const Options& o, const std::string& command, Reply& reply) {
+    std::string error =
+        o.scheme == Scheme::json
+            ? framing::send_json_message(fd, framing::encode_request_header({command.size()}), {command}, o.two_sends)
+        : o.scheme == Scheme::ack ? framing::send_ack_message(fd, {command})
+                                  : framing::send_fixed_message(fd, {command}, o.two_sends);
+    if (!error.empty()) return error;
+    if (o.scheme != Scheme::json) {
+        framing::Received body = o.scheme == Scheme::ack ? framing::recv_ack_message(fd, o.max_bytes)
+                                                         : framing::recv_fixed_message(fd, o.max_bytes, "reply");
+        if (body.ended) return "the server closed the connection";
+        reply.out = std::move(body.body);
+        return body.error.empty() ? "" : "bad reply: " + body.error;
+    }
+    // json: the 4-byte length, the JSON header, then exactly stdout_size + stderr_size bytes
+    const framing::Received header = framing::recv_fixed_message(fd, framing::kMaxJsonHeaderSize, "JSON header");
+    if (header.ended) return "the server closed the connection";
+    if (!header.error.empty()) return "bad reply: " + header.error;
+    const auto decoded = framing::decode_reply_header(header.body, o.max_bytes);
+    if (!decoded.error.empty()) return "bad reply: " + decoded.error;
+    reply.header = decoded.header;
+    if (!framing::recv_part(fd, reply.header.stdout_size, reply.out, "stdout", error) ||
+        !framing::recv_part(fd, reply.header.stderr_size, reply.err, "stderr", error)) {
+        return "bad reply: " + error;
+    }
+    return "";
+}
+
+int main(int argc, char* argv[]) {
+    const Options o = parse_options("client", kUsage, argc, argv);
+
+    // 1. socket  2. connect   (s.connect_ex(('127.0.0.1', 8080)))
+    Fd sock{::socket(AF_INET, SOCK_STREAM, 0)};
+    if (sock.fd < 0) die("client: socket");
+    const sockaddr_in server = ipv4_address("client", o.host, o.port);
+    if (::connect(sock.fd, reinterpret_cast<const sockaddr*>(&server), sizeof server) < 0) die("client: connect");
+
+    if (o.bench > 0) {  // N small request/response round trips, timed
+        const auto start = std::chrono::steady_clock::now();
+        for (std::uint64_t i = 0; i < o.bench; ++i) {
+            Reply reply;
+            if (const std::string error = ask(sock.fd, o, " ", reply); !error.empty() || !reply.out.empty()) {
+                std::fprintf(stderr, "client: round trip %llu: %s\n", static_cast<unsigned long long>(i + 1),
+                             error.empty() ? "unexpected non-empty reply" : error.c_str());
+                return 1;
+            }
+        }
+        const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - start;
+        std::printf("%s%s: %llu round trips in %.6f s: %.1f round trips/s\n", framing::to_string(o.scheme),
+                    o.two_sends ? " (two sends)" : "", static_cast<unsigned long long>(o.bench), seconds.count(),
+                    static_cast<double>(o.bench) / seconds.count());
+        return 0;
+    }
+
+    // 3. send each command, 4. recv its whole reply   (while True: msg = input('>>: ').strip() ...)
+    const bool interactive = ::isatty(0) == 1;
+    std::string command;
+    for (;;) {
+        if (interactive) write_bytes(stdout, ">>: ");
+        if (!std::getline(std::cin, command) || command == "quit") break;
+        if (command.find_first_not_of(" \t") == std::string::npos) continue;  // if len(msg) == 0: continue
+        Reply reply;
+        if (const std::string error = ask(sock.fd, o, command, reply); !error.empty()) {
+            std::fprintf(stderr, "client: %s\n", error.c_str());
+            return 1;
+        }
+        write_bytes(stdout, reply.out);  // print(data.decode()), but as bytes: no decoding needed
+        write_bytes(stderr, reply.err);
+        const framing::ReplyHeader& h = reply.header;
+        if (!h.error.empty())
+            std::fprintf(stderr, "client: the server refused: %s\n", h.error.c_str());
+        else if (h.timed_out)
+            std::fprintf(stderr, "[timed out: killed by the server]\n");
+        else if (h.signal != 0)
+            std::fprintf(stderr, "[killed by signal %d]\n", h.signal);
+        else if (h.exit_code != 0)
+            std::fprintf(stderr, "[exit status %d]\n", h.exit_code);
+    }
+    // 5. close: sock closes itself (Fd); the server sees end of stream and serves the next client
+    return 0;
+}
