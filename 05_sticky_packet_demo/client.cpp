@@ -21,27 +21,10 @@ constexpr const char* kUsage =
     "client [host] [port] [--case send-side|receive-side|nodelay|udp]   (default 127.0.0.1 8000 send-side)";
 
 int main(int argc, char* argv[]) {
-    std::string host = "127.0.0.1";
-    std::uint16_t port = 8000;
-    Case which = Case::SendSide;
-    int positional = 0;
-    for (int i = 1; i < argc; ++i) {
-        const std::string arg = argv[i];
-        if (arg == "--help" || arg == "-h") {
-            std::printf("usage: %s\n", kUsage);
-            return 0;
-        } else if (arg == "--case") {
-            which = parse_case("client", i + 1 < argc ? argv[++i] : nullptr, kUsage);
-        } else if (arg[0] == '-' || positional == 2) {
-            usage_error("client", kUsage, "unexpected argument '" + arg + "'");
-        } else if (positional++ == 0) {
-            host = arg;
-        } else {
-            port = parse_port("client", argv[i], /*zero_allowed=*/false, kUsage);
-        }
-    }
+    const Options options = parse_options("client", argc, argv, /*zero_port_allowed=*/false, kUsage);
+    const Case which = options.which;
     const bool udp = which == Case::Udp;
-    const sockaddr_in server = ipv4_address("client", host, port);
+    const sockaddr_in server = ipv4_address("client", options.host, options.port);
 
     // 1. socket
     Fd sock{::socket(AF_INET, udp ? SOCK_DGRAM : SOCK_STREAM, 0)};

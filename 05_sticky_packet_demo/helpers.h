@@ -104,6 +104,35 @@ inline Case parse_case(const char* program, const char* text, const char* usage)
     usage_error(program, usage, "--case wants send-side, receive-side, nodelay or udp");
 }
 
+// The command line both programs share: [host] [port] [--case CASE], default 127.0.0.1 8000 send-side.
+// --help prints the usage and exits 0; anything else unexpected exits 2 (usage_error).
+struct Options {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 8000;  // server.bind(('192.168.3.21', 8000)) in 002 §4.1
+    Case which = Case::SendSide;
+};
+inline Options parse_options(const char* program, int argc, char* argv[], bool zero_port_allowed,
+                             const char* usage) {
+    Options options;
+    int positional = 0;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg == "--help" || arg == "-h") {
+            std::printf("usage: %s\n", usage);
+            std::exit(0);
+        } else if (arg == "--case") {
+            options.which = parse_case(program, i + 1 < argc ? argv[++i] : nullptr, usage);
+        } else if (arg[0] == '-' || positional == 2) {
+            usage_error(program, usage, "unexpected argument '" + arg + "'");
+        } else if (positional++ == 0) {
+            options.host = arg;
+        } else {
+            options.port = parse_port(program, argv[i], zero_port_allowed, usage);
+        }
+    }
+    return options;
+}
+
 // Bytes from the wire, shown so that every byte is visible: "hello", "he\x00llo".
 inline std::string quoted(const char* data, std::size_t size) {
     std::string text = "\"";

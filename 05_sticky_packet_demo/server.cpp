@@ -41,27 +41,10 @@ ssize_t show_recv(int fd, std::size_t size) {
 }
 
 int main(int argc, char* argv[]) {
-    std::string host = "127.0.0.1";
-    std::uint16_t port = 8000;
-    Case which = Case::SendSide;
-    int positional = 0;
-    for (int i = 1; i < argc; ++i) {
-        const std::string arg = argv[i];
-        if (arg == "--help" || arg == "-h") {
-            std::printf("usage: %s\n", kUsage);
-            return 0;
-        } else if (arg == "--case") {
-            which = parse_case("server", i + 1 < argc ? argv[++i] : nullptr, kUsage);
-        } else if (arg[0] == '-' || positional == 2) {
-            usage_error("server", kUsage, "unexpected argument '" + arg + "'");
-        } else if (positional++ == 0) {
-            host = arg;
-        } else {
-            port = parse_port("server", argv[i], /*zero_allowed=*/true, kUsage);
-        }
-    }
+    const Options options = parse_options("server", argc, argv, /*zero_port_allowed=*/true, kUsage);
+    const Case which = options.which;
     const bool udp = which == Case::Udp;
-    const sockaddr_in address = ipv4_address("server", host, port);
+    const sockaddr_in address = ipv4_address("server", options.host, options.port);
 
     // 1. socket: TCP (a byte stream) — or UDP for the contrast (datagrams)
     Fd sock{::socket(AF_INET, udp ? SOCK_DGRAM : SOCK_STREAM, 0)};
