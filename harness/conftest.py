@@ -211,6 +211,8 @@ def eintr_shim(tmp_path_factory):
     """harness/eintr_shim.c compiled once per test session; the path of the .so."""
     shim = tmp_path_factory.mktemp("eintr") / "eintr_shim.so"
     compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        pytest.fail(f"no C compiler (cc) to build {EINTR_SHIM_SOURCE}")
     subprocess.run([compiler, "-shared", "-fPIC", "-O1", "-Wall", "-Wextra", "-o", str(shim),
                     str(EINTR_SHIM_SOURCE), "-ldl"], check=True)
     return str(shim)
