@@ -56,7 +56,11 @@ int main(int argc, char* argv[]) {
     // 4. accept: block until a client connects; we get a NEW socket for that one client
     sockaddr_in client{};
     socklen_t client_len = sizeof client;
-    Fd conn{::accept(listener.fd, reinterpret_cast<sockaddr*>(&client), &client_len)};
+    int accepted;
+    do {  // a signal during the wait is not an error: wait again (EINTR)
+        accepted = ::accept(listener.fd, reinterpret_cast<sockaddr*>(&client), &client_len);
+    } while (accepted < 0 && errno == EINTR);
+    Fd conn{accepted};
     if (conn.fd < 0) die("server: accept");
     std::printf("client connected from %s\n", to_string(client).c_str());  // print(client_addr)
     std::fflush(stdout);

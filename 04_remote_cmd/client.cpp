@@ -69,7 +69,10 @@ int main(int argc, char* argv[]) {
         // 5. ONE recv(1024) — after a bounded wait for the reply to begin, then to fill 1024 bytes
         if (wait_for_bytes(sock.fd, 1, wait_ms) < 0) die("client: wait");
         char buf[kBufSize];
-        const ssize_t peeked = ::recv(sock.fd, buf, 1, MSG_PEEK | MSG_DONTWAIT);
+        ssize_t peeked;
+        do {
+            peeked = ::recv(sock.fd, buf, 1, MSG_PEEK | MSG_DONTWAIT);
+        } while (peeked < 0 && errno == EINTR);
         if (peeked < 0 && errno == EAGAIN) {
             std::printf("(no reply within %g s: if the command printed nothing, the server sent 0 bytes and a plain "
                         "recv() would wait forever - TCP has no empty message; lesson 06 adds a header)\n",

@@ -41,9 +41,12 @@ int main(int argc, char* argv[]) {
 
     // 3. two sends, deliberately NOT one: sk.send(b'hello'); sk.send(b'magic')
     for (const std::string piece : {"hello", "magic"}) {
-        const ssize_t sent = udp ? ::sendto(sock.fd, piece.data(), piece.size(), 0,
-                                            reinterpret_cast<const sockaddr*>(&server), sizeof server)
-                                 : ::send(sock.fd, piece.data(), piece.size(), MSG_NOSIGNAL);
+        ssize_t sent;
+        do {  // EINTR: a signal came before any byte left; send the piece again
+            sent = udp ? ::sendto(sock.fd, piece.data(), piece.size(), 0,
+                                  reinterpret_cast<const sockaddr*>(&server), sizeof server)
+                       : ::send(sock.fd, piece.data(), piece.size(), MSG_NOSIGNAL);
+        } while (sent < 0 && errno == EINTR);
         if (sent < 0) die(udp ? "client: sendto" : "client: send");
         std::printf("%s(%zu) -> %zd bytes: %s\n", udp ? "sendto" : "send", piece.size(), sent,
                     quoted(piece.data(), static_cast<std::size_t>(sent)).c_str());

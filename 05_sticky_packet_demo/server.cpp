@@ -79,7 +79,11 @@ int main(int argc, char* argv[]) {
     }
 
     // 4. accept: one client, like the tutorial (conn, addr = server.accept())
-    Fd conn{::accept(sock.fd, nullptr, nullptr)};
+    int accepted;
+    do {
+        accepted = ::accept(sock.fd, nullptr, nullptr);
+    } while (accepted < 0 && errno == EINTR);
+    Fd conn{accepted};
     if (conn.fd < 0) die("server: accept");
 
     if (which == Case::NoDelay) {  // 5. control: no waiting, recv(10) until end of stream

@@ -12,10 +12,14 @@ Every test gets `lab`, a LabProcesses object:
 
 Whatever a test starts is killed and reaped when the test ends, pass or fail,
 and any sanitizer report in any process's stderr fails the test.
+
+    env = eintr_env(program("02_udp_basic", "server"))   # every other socket call fails
+    server = lab.server("02_udp_basic", env=env)         # with EINTR (harness/eintr_shim.c)
 """
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import threading
@@ -194,3 +198,35 @@ def lab():
     processes = LabProcesses()
     yield processes
     processes.finish()
+
+
+# harness/eintr_shim.c, preloaded into a program, fails every other socket call with EINTR
+# and says so once on stderr with this line (a test asserts it: no vacuous pass).
+EINTR_SHIM_SOURCE = Path(__file__).resolve().parent / "eintr_shim.c"
+EINTR_ANNOUNCEMENT = "eintr-shim: interrupting every other accept/recv/send/poll call"
+
+
+@pytest.fixture(scope="session")
+def eintr_shim(tmp_path_factory):
+    """harness/eintr_shim.c compiled once per test session; the path of the .so."""
+    shim = tmp_path_factory.mktemp("eintr") / "eintr_shim.so"
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        pytest.fail(f"no C compiler (cc) to build {EINTR_SHIM_SOURCE}")
+    subprocess.run([compiler, "-shared", "-fPIC", "-O1", "-Wall", "-Wextra", "-o", str(shim),
+                    str(EINTR_SHIM_SOURCE), "-ldl"], check=True)
+    return str(shim)
+
+
+@pytest.fixture
+def eintr_env(eintr_shim):
+    """eintr_env(program_path) -> an environment that preloads the EINTR shim into that program.
+
+    A sanitizer runtime the program links (asan, tsan presets) must be the first library
+    loaded, so it goes first in LD_PRELOAD and the shim after it."""
+    def environment(program_path):
+        linked = subprocess.run(["ldd", program_path], capture_output=True, text=True, check=True).stdout
+        runtimes = [line.split("=>")[1].split()[0] for line in linked.splitlines()
+                    if "=>" in line and ("libasan" in line or "libtsan" in line)]
+        return dict(os.environ, LD_PRELOAD=":".join([*runtimes, eintr_shim]))
+    return environment

@@ -3,6 +3,8 @@
 import re
 import socket
 
+from conftest import EINTR_ANNOUNCEMENT, program
+
 LESSON = "01_tcp_basic"
 
 
@@ -86,3 +88,18 @@ def test_port_already_taken_is_a_clear_bind_error(lab):
         result = lab.run(LESSON, "server", "127.0.0.1", str(port))
     assert result.returncode == 1
     assert result.stderr.strip() == "server: bind: Address already in use"
+
+
+def test_interrupted_calls_are_restarted(lab, eintr_env):
+    # harness/eintr_shim.c fails every other accept/recv/send in both programs with EINTR,
+    # as a signal arriving during the call would: the exchange must not notice.
+    server = lab.server(LESSON, env=eintr_env(program(LESSON, "server")))
+    client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), "x" * 5000,
+                     env=eintr_env(program(LESSON, "client")))
+    assert client.returncode == 0, client.stderr
+    assert client.stdout_lines[-1] == "X" * 5000
+    assert client.stderr_lines == [EINTR_ANNOUNCEMENT]  # the shim really ran
+    server.wait()
+    assert server.returncode == 0, server.stderr
+    assert "received 5000 bytes: " + "x" * 5000 in server.stdout_lines
+    assert server.stderr_lines == [EINTR_ANNOUNCEMENT]

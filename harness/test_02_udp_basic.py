@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import WAIT_SECONDS
+from conftest import EINTR_ANNOUNCEMENT, WAIT_SECONDS, program
 
 LESSON = "02_udp_basic"
 BUFFER = 1024  # recvfrom(1024) in server.cpp and client.cpp
@@ -309,3 +309,25 @@ def test_port_already_taken_is_a_clear_bind_error(lab):
         result = lab.run(LESSON, "server", "127.0.0.1", str(taken.getsockname()[1]))
     assert result.returncode == 1
     assert result.stderr.strip() == "server: bind: Address already in use"
+
+
+def test_interrupted_calls_are_restarted(lab, eintr_env):
+    # harness/eintr_shim.c fails every other recvfrom/sendto in both programs with EINTR, as a
+    # signal arriving during the call would: every datagram and reply still goes through, and
+    # the server then answers a second client.
+    server = lab.server(LESSON, env=eintr_env(program(LESSON, "server")))
+    to_server = ("127.0.0.1", server.port)
+    messages = ["hello", "", "world"]
+    for number in range(2):
+        client = lab.run(LESSON, "client", *PATIENT, "127.0.0.1", str(server.port), *messages,
+                         env=eintr_env(program(LESSON, "client")))
+        assert client.returncode == 0, client.stderr
+        assert client.stdout_lines == [*(sendto_line(m.encode(), to_server) for m in messages),
+                                       *(recvfrom_line(len(m), to_server, m.upper().encode()) for m in messages)]
+        assert client.stderr_lines == [EINTR_ANNOUNCEMENT], f"client {number}"  # the shim really ran
+    wait_until(lambda: len(server.stdout_lines) == 1 + 2 * len(messages), "the server's log of both clients")
+    def any_client(line):
+        return re.sub(r" from 127\.0\.0\.1:\d+:", " from a client:", line)
+    assert [any_client(line) for line in server.stdout_lines[1:]] == 2 * [
+        any_client(recvfrom_line(len(m), ("127.0.0.1", 0), m.encode())) for m in messages]
+    assert server.stderr_lines == [EINTR_ANNOUNCEMENT]  # and no recvfrom/sendto error

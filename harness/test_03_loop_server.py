@@ -11,7 +11,6 @@ import os
 import random
 import re
 import select
-import shutil
 import signal
 import socket
 import struct
@@ -21,7 +20,7 @@ import time
 
 import pytest
 
-from conftest import WAIT_SECONDS, Process, program
+from conftest import EINTR_ANNOUNCEMENT, WAIT_SECONDS, Process, program
 
 LESSON = "03_loop_server"
 SERVERS = ["server", "threaded_server"]
@@ -607,72 +606,20 @@ def test_a_closed_log_pipe_is_not_fatal(name):
     assert not any(marker.encode() in err for marker in ("Sanitizer", "runtime error"))
 
 
-EINTR_SHIM = r"""
-// Preloaded into a lesson program: every other accept/recv/send fails with EINTR
-// before doing anything, exactly as when a signal handler runs during a blocked call.
-#define _GNU_SOURCE
-#include <dlfcn.h>
-#include <errno.h>
-#include <sys/types.h>
-#include <unistd.h>
-
-static int calls, announced;
-
-static int interrupt_now(void) {
-    if (__atomic_fetch_add(&calls, 1, __ATOMIC_RELAXED) % 2 != 0) return 0;
-    if (!__atomic_exchange_n(&announced, 1, __ATOMIC_RELAXED)) {
-        static const char note[] = "eintr-shim: interrupting accept/recv/send\n";
-        if (write(2, note, sizeof note - 1) < 0) return 0;
-    }
-    errno = EINTR;
-    return 1;
-}
-
-#define NEXT(name) ((__typeof__(&name))dlsym(RTLD_NEXT, #name))
-int accept(int fd, void* address, unsigned* length) {
-    return interrupt_now() ? -1 : NEXT(accept)(fd, address, length);
-}
-ssize_t recv(int fd, void* buf, size_t size, int flags) {
-    return interrupt_now() ? -1 : NEXT(recv)(fd, buf, size, flags);
-}
-ssize_t send(int fd, const void* buf, size_t size, int flags) {
-    return interrupt_now() ? -1 : NEXT(send)(fd, buf, size, flags);
-}
-"""
-
-
-@pytest.fixture(scope="module")
-def eintr_shim(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("eintr")
-    (folder / "eintr_shim.c").write_text(EINTR_SHIM)
-    compiler = shutil.which("cc") or shutil.which("gcc")
-    subprocess.run([compiler, "-shared", "-fPIC", "-O1", "-o", str(folder / "eintr_shim.so"),
-                    str(folder / "eintr_shim.c"), "-ldl"], check=True)
-    return str(folder / "eintr_shim.so")
-
-
-def preloading(path, shim):
-    """Environment that preloads `shim` into `path` (after a sanitizer runtime, which must come first)."""
-    linked = subprocess.run(["ldd", path], capture_output=True, text=True, check=True).stdout
-    runtimes = [line.split("=>")[1].split()[0] for line in linked.splitlines()
-                if "=>" in line and ("libasan" in line or "libtsan" in line)]
-    return dict(os.environ, LD_PRELOAD=":".join([*runtimes, shim]))
-
-
 @pytest.mark.parametrize("name", SERVERS)
-def test_interrupted_calls_are_restarted(lab, name, eintr_shim):
-    server = lab.server(LESSON, name, "127.0.0.1", "0", env=preloading(program(LESSON, name), eintr_shim))
-    client_env = preloading(program(LESSON, "client"), eintr_shim)
+def test_interrupted_calls_are_restarted(lab, name, eintr_env):
+    server = lab.server(LESSON, name, "127.0.0.1", "0", env=eintr_env(program(LESSON, name)))
+    client_env = eintr_env(program(LESSON, "client"))
     for number in range(3):
         client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), env=client_env,
                          stdin=f"client {number}\n" + "x" * MAX_LINE + "\nlast\n")
         assert client.returncode == 0, client.stderr
         assert client.stdout_lines == ["连接成功", f"CLIENT {number}", "X" * MAX_LINE, "LAST"]
-        assert client.stderr_lines == ["eintr-shim: interrupting accept/recv/send"]
+        assert client.stderr_lines == [EINTR_ANNOUNCEMENT]
     peer = Peer(server.port).greeted()
     peer.send(b"exit\n")
     peer.expect_closed()
     server.wait_for(rf"^client {peer.name} left \(sent exit\)$")
     assert len([line for line in server.stdout_lines if line.endswith(" left (sent exit)")]) == 4
     server.wait_for("^eintr-shim: ", stream="stderr")
-    assert server.stderr_lines == ["eintr-shim: interrupting accept/recv/send"]  # and no accept error
+    assert server.stderr_lines == [EINTR_ANNOUNCEMENT]  # and no accept error

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import WAIT_SECONDS, program
+from conftest import EINTR_ANNOUNCEMENT, WAIT_SECONDS, program
 
 LESSON = "04_remote_cmd"
 RECV_HEADER = re.compile(r"^recv\(1024\) -> (\d+) bytes:$")
@@ -374,3 +374,26 @@ def test_signals_during_io_do_not_disturb_a_reply(lab):
             os.kill(server.popen.pid, signal.SIGCONT)
     assert bytes(reply) == expected
     assert server.popen.poll() is None
+
+
+def test_interrupted_calls_are_restarted(lab, eintr_env):
+    # harness/eintr_shim.c fails every other accept4/recv/send/poll in server and client with
+    # EINTR, as a signal arriving during the call would: the replies are exactly the normal
+    # ones, and the server serves a second client. (The shim leaves the commands alone.)
+    long_output = real_output("seq 1 1000")
+    server = lab.server(LESSON, env=eintr_env(program(LESSON, "server")))
+    client_env = eintr_env(program(LESSON, "client"))
+    first = lab.run(LESSON, "client", "127.0.0.1", str(server.port), stdin="seq 1 1000\necho hi\n", env=client_env)
+    second = lab.run(LESSON, "client", "127.0.0.1", str(server.port), "--wait", "0.5",
+                     stdin="true\necho after\n", env=client_env)
+    for client in (first, second):
+        assert client.returncode == 0, client.stderr
+        assert client.stderr_lines == [EINTR_ANNOUNCEMENT]  # the shim really ran
+    assert replies(first.stdout) == [("seq 1 1000", long_output[:1024]), ("echo hi", long_output[1024:2048])]
+    assert replies(second.stdout) == [("true", None), ("echo after", b"after\n")]
+    server.wait_for(r"ran 'echo after': 6 bytes stdout, 0 bytes stderr, exit status 0$")
+    # The first client leaves the rest of seq's output unread: its close may reset the connection
+    # while the server still sends. Nothing else may go wrong.
+    assert server.stderr_lines[0] == EINTR_ANNOUNCEMENT
+    assert all(re.fullmatch(r"server: send to 127\.0\.0\.1:\d+: Connection reset by peer", line)
+               for line in server.stderr_lines[1:]), server.stderr

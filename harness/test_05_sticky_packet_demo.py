@@ -10,7 +10,7 @@ import socket
 
 import pytest
 
-from conftest import WAIT_SECONDS
+from conftest import EINTR_ANNOUNCEMENT, WAIT_SECONDS, program
 
 LESSON = "05_sticky_packet_demo"
 RUNS = 50
@@ -18,12 +18,17 @@ SENDS = ['send(5) -> 5 bytes: "hello"', 'send(5) -> 5 bytes: "magic"', "close()"
 END = 'recv(10) -> 0 bytes: ""   (end of stream: the client closed)'
 
 
-def run_pair(lab, case, server_args=()):
-    server = lab.server(LESSON, "server", "127.0.0.1", "0", "--case", case, *server_args)
-    client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), "--case", case)
+def run_pair(lab, case, server_args=(), eintr_env=None):
+    """Run server and client once (eintr_env: with harness/eintr_shim.c preloaded into both)."""
+    def env(name):
+        return eintr_env(program(LESSON, name)) if eintr_env else None
+    server = lab.server(LESSON, "server", "127.0.0.1", "0", "--case", case, *server_args, env=env("server"))
+    client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), "--case", case, env=env("client"))
     assert client.returncode == 0, client.stderr
     server.wait()
     assert server.returncode == 0, server.stderr
+    if eintr_env:  # the shim really ran, and nothing else was said
+        assert client.stderr_lines == server.stderr_lines == [EINTR_ANNOUNCEMENT]
     return server.stdout_lines[1:], client.stdout_lines
 
 
@@ -45,6 +50,29 @@ def test_each_case_gives_the_tutorials_bytes_every_time(lab, case, receives):
             "10 bytes queued (ioctl FIONREAD)",
             *receives,
         ], f"attempt {attempt}"
+
+
+@pytest.mark.parametrize("case, receives", CASES)
+def test_interrupted_calls_are_restarted_and_the_bytes_stay_the_tutorials(lab, eintr_env, case, receives):
+    # harness/eintr_shim.c fails every other accept/recv/send/poll with EINTR in both programs,
+    # as a signal arriving during the call would: the wait (poll + SO_RCVLOWAT) is resumed and
+    # every recv() still returns the tutorial's bytes.
+    for attempt in range(5):
+        server_lines, client_lines = run_pair(lab, case, eintr_env=eintr_env)
+        assert client_lines == SENDS, f"attempt {attempt}"
+        assert server_lines == [
+            "waiting until 10 bytes are queued or the client closes (poll + SO_RCVLOWAT, at most 5 s)",
+            "10 bytes queued (ioctl FIONREAD)",
+            *receives,
+        ], f"attempt {attempt}"
+
+
+def test_interrupted_udp_calls_are_restarted(lab, eintr_env):
+    for attempt in range(5):
+        server_lines, client_lines = run_pair(lab, "udp", eintr_env=eintr_env)
+        assert client_lines == ['sendto(5) -> 5 bytes: "hello"', 'sendto(5) -> 5 bytes: "magic"', "close()"]
+        assert [re.sub(r" from 127\.0\.0\.1:\d+$", "", line) for line in server_lines] == [
+            'recvfrom(10) -> 5 bytes: "hello"', 'recvfrom(10) -> 5 bytes: "magic"'], f"attempt {attempt}"
 
 
 @pytest.mark.parametrize("case, receives", CASES)

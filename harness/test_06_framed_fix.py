@@ -19,7 +19,7 @@ import time
 import pytest
 
 import framed_client
-from conftest import SANITIZER_REPORTS, WAIT_SECONDS, program
+from conftest import EINTR_ANNOUNCEMENT, SANITIZER_REPORTS, WAIT_SECONDS, program
 
 LESSON = "06_framed_fix"
 SCHEMES = ("ack", "fixed", "json")
@@ -46,18 +46,18 @@ def expected_client_output(scheme, commands):
     return out, err
 
 
-def run_client(port, scheme, commands, *options, timeout=WAIT_SECONDS * 3):
+def run_client(port, scheme, commands, *options, timeout=WAIT_SECONDS * 3, env=None):
     """./client with bytes in and out (the lab fixture keeps text lines; we need exact bytes)."""
     argv = [program(LESSON, "client"), "--scheme", scheme, *options, "127.0.0.1", str(port)]
     done = subprocess.run(argv, input="".join(c + "\n" for c in commands).encode(), capture_output=True,
-                          timeout=timeout)
+                          timeout=timeout, env=env)
     text = done.stderr.decode(errors="replace")
     assert not any(marker in text for marker in SANITIZER_REPORTS), text
     return done
 
 
-def start_server(lab, scheme, *options):
-    return lab.server(LESSON, "server", "--scheme", scheme, *options, "127.0.0.1", "0")
+def start_server(lab, scheme, *options, env=None):
+    return lab.server(LESSON, "server", "--scheme", scheme, *options, "127.0.0.1", "0", env=env)
 
 
 def still_serves(server, scheme):
@@ -106,6 +106,25 @@ def test_empty_small_and_1_mib_outputs_arrive_whole(lab, scheme):
     assert len(out) > MIB
     assert done.stdout == out
     assert done.stderr == err
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_interrupted_calls_are_restarted(lab, eintr_env, scheme):
+    # harness/eintr_shim.c fails every other accept/recv/send/sendmsg/poll in server and client
+    # with EINTR, as a signal arriving during the call would: every reply still arrives whole,
+    # the server serves a second client, and neither program reports anything but the shim.
+    commands = ["true", "printf x", "yes 0123456789abcdef | head -c 1048576",
+                "echo to-stderr >&2; echo after; exit 3"]
+    server = start_server(lab, scheme, env=eintr_env(program(LESSON, "server")))
+    client_env = eintr_env(program(LESSON, "client"))
+    for session in (commands, ["echo second client"]):
+        done = run_client(server.port, scheme, session, env=client_env)
+        assert done.returncode == 0, done.stderr
+        out, err = expected_client_output(scheme, session)
+        assert done.stdout == out
+        assert done.stderr == (EINTR_ANNOUNCEMENT + "\n").encode() + err  # the shim really ran
+    assert server.popen.poll() is None
+    assert server.stderr_lines == [EINTR_ANNOUNCEMENT]
 
 
 def test_64_mib_output_at_the_limit_arrives_whole_and_one_byte_more_is_refused(lab):

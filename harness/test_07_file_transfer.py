@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Server, WAIT_SECONDS, program
+from conftest import EINTR_ANNOUNCEMENT, Server, WAIT_SECONDS, program
 
 LESSON = "07_file_transfer"
 
@@ -71,9 +71,9 @@ def raw_upload(server, name, data, digest=None):
         return recv_frame(sock)
 
 
-def start_server(lab, tmp_path, *flags):
+def start_server(lab, tmp_path, *flags, env=None):
     received = tmp_path / "received"
-    server = lab.server(LESSON, "server", *flags, "--dir", str(received), "127.0.0.1", "0")
+    server = lab.server(LESSON, "server", *flags, "--dir", str(received), "127.0.0.1", "0", env=env)
     return server, received
 
 
@@ -81,8 +81,8 @@ def listing(folder):
     return sorted(os.listdir(folder))
 
 
-def upload(lab, server, path, *flags):
-    return lab.run(LESSON, "client", *flags, str(path), "127.0.0.1", str(server.port), timeout=120)
+def upload(lab, server, path, *flags, env=None):
+    return lab.run(LESSON, "client", *flags, str(path), "127.0.0.1", str(server.port), timeout=120, env=env)
 
 
 # --- whole files arrive byte for byte ---------------------------------------------------------
@@ -112,6 +112,31 @@ def test_file_arrives_byte_exact(lab, tmp_path, name):
     assert (received / name).read_bytes() == CONTENTS[name]
     server.wait_for(rf"^saved {name} \({len(CONTENTS[name])} bytes, xxh3-128 {expected}\)$")
     assert client.stderr == ""  # stderr is a pipe here: no progress bar
+
+
+def test_interrupted_calls_are_restarted(lab, tmp_path, eintr_env):
+    # harness/eintr_shim.c fails every other accept/recv/send with EINTR in server and client,
+    # as a signal arriving during the call would: two uploads in turn (4 MiB of random bytes,
+    # then a small file) still arrive byte for byte, and a third, corrupted one leaves nothing.
+    server, received = start_server(lab, tmp_path, env=eintr_env(program(LESSON, "server")))
+    files = {"random.bin": random.Random(7).randbytes(4 * 1024 * 1024), "bytes.bin": CONTENTS["bytes.bin"]}
+    for name, data in files.items():
+        source = tmp_path / name
+        source.write_bytes(data)
+        client = upload(lab, server, source, env=eintr_env(program(LESSON, "client")))
+        assert client.returncode == 0, client.stdout + client.stderr
+        assert client.stdout_lines[-1] == f"uploaded {name}: {len(data)} bytes, xxh3-128 {xxh128(data)}"
+        assert client.stderr_lines == [EINTR_ANNOUNCEMENT]  # the shim really ran
+        server.wait_for(rf"^saved {name} \({len(data)} bytes, xxh3-128 {xxh128(data)}\)$")
+        assert (received / name).read_bytes() == data
+    # All or nothing: an upload whose digest does not match leaves no file, not even a temporary one.
+    wrong = xxh128(b"something else")
+    verdict = raw_upload(server, "bad.bin", files["random.bin"], digest=wrong)
+    assert verdict == {"ok": False, "error": f"digest mismatch: client sent {wrong}, "
+                                             f"server received {xxh128(files['random.bin'])}"}
+    server.wait_for(r"^refused: digest mismatch")
+    assert listing(received) == sorted(files)
+    assert server.stderr_lines == [EINTR_ANNOUNCEMENT]
 
 
 def test_the_tutorial_programs_lose_a_last_line_quit(tmp_path):
