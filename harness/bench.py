@@ -6,9 +6,10 @@
     python3 harness/bench.py --markdown   the table as Markdown, for the README
 
 Each harness/bench_NN_name.py defines run(build_dir, quick) returning rows
-{"lesson", "benchmark", "value", "unit", "note"} and, where a row is measured
-against another one of the same lesson, "baseline": that row's benchmark name.
-Every value is measured in this run (a median of several runs, as its note says).
+{"lesson", "benchmark", "value", "unit", "note"}; a lesson that compares two
+things (C++ vs the tutorial's Python, upload vs raw copy) adds a row with their
+ratio. Every value is measured in this run (a median of several runs, as its
+note says).
 """
 
 import argparse
@@ -44,17 +45,6 @@ def machine():
     return f"{cpu}, {os.cpu_count()} cores, Linux {platform.release()}"
 
 
-def with_ratios(rows):
-    for row in rows:
-        ratio = ""
-        baseline = row.get("baseline")
-        if baseline:
-            base = next((r for r in rows if r["lesson"] == row["lesson"] and r["benchmark"] == baseline), None)
-            if base and base["value"]:
-                ratio = f"{row['value'] / base['value']:.2f}x {baseline}"
-        yield {**row, "ratio": ratio}
-
-
 def format_value(value):
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
 
@@ -70,13 +60,12 @@ def main():
     for name, module in load_benchmarks():
         print(f"running {name} ...", file=sys.stderr, flush=True)
         rows.extend(module.run(lab.BUILD_DIR, quick=options.quick))
-    rows = list(with_ratios(rows))
 
     when = datetime.date.today().isoformat()
     print(f"socketlab benchmarks, {when}, {machine()}{' (quick)' if options.quick else ''}")
-    columns = ["lesson", "benchmark", "value", "unit", "ratio", "note"]
-    cells = [[row["lesson"], row["benchmark"], format_value(row["value"]), row["unit"],
-              row["ratio"], row.get("note", "")] for row in rows]
+    columns = ["lesson", "benchmark", "value", "unit", "note"]
+    cells = [[row["lesson"], row["benchmark"], format_value(row["value"]), row["unit"], row.get("note", "")]
+             for row in rows]
     if options.markdown:
         print("\n| " + " | ".join(columns) + " |")
         print("|" + "---|" * len(columns))
