@@ -89,7 +89,7 @@ def process_cpu_seconds(pid):
 def check_tools(build_dir):
     """Say clearly what is missing instead of failing halfway with a traceback."""
     if not (os.path.isfile(TIME) and os.access(TIME, os.X_OK)):
-        raise RuntimeError(f"bench_07_file_transfer: {TIME} is missing; it measures the peak RSS "
+        raise RuntimeError(f"bench_07_file_transfer: {TIME} is missing or not executable; it measures the peak RSS "
                            "and CPU time (Debian: sudo apt-get install time)")
     for program in (build_dir / LESSON / "server", build_dir / LESSON / "client", build_dir / "harness" / "raw_copy_07"):
         if not os.access(program, os.X_OK):
