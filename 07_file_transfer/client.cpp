@@ -19,7 +19,7 @@
 #include "helpers.h"
 #include "protocol.h"
 
-constexpr std::size_t kChunkSize = 1024 * 1024;  // one read/hash/send per MiB; the only big buffer
+constexpr std::size_t kChunkSize = 256 * 1024;  // one read/hash/send per 256 KiB, hashed while still in the CPU cache
 constexpr const char* kUsage = "client [--progress] FILE [host] [port]   (default 127.0.0.1 9999)";
 using Clock = std::chrono::steady_clock;
 

@@ -13,6 +13,11 @@
 #pragma once
 
 #include <xxhash.h>
+#if defined(__x86_64__) || defined(__i386__)
+// libxxhash's own run-time dispatch: XXH3 with AVX2/AVX-512 where the CPU has them
+// (the plain entry points are built for SSE2 only, about half as fast).
+#include <xxh_x86dispatch.h>
+#endif
 
 #include <cstddef>
 #include <cstdint>

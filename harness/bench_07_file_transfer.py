@@ -1,18 +1,27 @@
 #!/usr/bin/env python3
 """Benchmark for lesson 07 (not a test): how fast is a verified, atomic upload?
 
-In one run, over 127.0.0.1, into files in the same temporary folder:
+In one run, over 127.0.0.1, into files in the same temporary folder, alternating
+(the order rotates every round, so that no contender always goes first):
   1. upload a 1 GiB random file with the lesson's client/server (XXH3-128 on both ends,
      fsync of the file and the folder, atomic rename) — MB/s, median of several runs;
-  2. copy the same bytes through a raw loopback socket into a file, fsynced the same way
-     (harness/raw_copy_07.py: sendfile() → recv_into()/write()) — MB/s, and the ratio;
-  3. the peak RSS of the client and of the server during those uploads (/usr/bin/time -v);
-  4. the tutorial's own scheme (harness/tutorial_programs/file_send.py / file_receive.py:
+  2. copy the same bytes through a raw loopback TCP connection into a file with
+     build/harness/raw_copy_07 (harness/raw_copy_07.cpp): the same I/O as the upload —
+     read()+send() of 256 KiB, recv()+write() of 256 KiB, sync_file_range() every 8 MiB,
+     fsync, rename, fsync(dir) — without header, hashing and checks — MB/s, and the ratio;
+  3. the same raw copy with sendfile() on the sending side (no copy to user space, which
+     the upload cannot skip: it hashes what it sends) — MB/s, and that ratio too;
+  4. the CPU time (user + system, both ends) of an upload and of a raw copy, and the
+     peak RSS of the client and of the server (/usr/bin/time -v);
+  5. the tutorial's own scheme (harness/tutorial_programs/file_send.py / file_receive.py:
      one line per send, a b'success' ack after each) on a 10 MiB text file — MB/s.
 quick=True uses 32 MiB and 512 KiB instead (seconds, for a smoke run).
+Every timed copy is timed the same way: wall clock around the sending program, from its
+start to its exit, which comes after the receiver's fsync(dir) and its answer.
 
     python3 harness/bench_07_file_transfer.py [--quick]
-Standard library only; needs /usr/bin/time (Debian package `time`).
+Standard library only; needs a build (build/07_file_transfer, build/harness/raw_copy_07)
+and /usr/bin/time (Debian package `time`).
 """
 
 import os
@@ -28,8 +37,10 @@ from pathlib import Path
 
 LESSON = "07_file_transfer"
 HARNESS = Path(__file__).resolve().parent
+TIME = "/usr/bin/time"  # GNU time: its -v report has the peak RSS and the CPU time
 READY_LINE = re.compile(r"^listening on 127\.0\.0\.1:(\d+)")
 MAX_RSS = re.compile(r"Maximum resident set size \(kbytes\): (\d+)")
+CPU_TIME = re.compile(r"(?:User|System) time \(seconds\): ([\d.]+)")
 
 
 def start(argv, cwd):
@@ -50,8 +61,40 @@ def timed(argv, cwd):
     return time.perf_counter() - begin
 
 
+def timed_with_report(argv, cwd, what):
+    """Run argv under `/usr/bin/time -v`; return (wall-clock seconds, the time report)."""
+    begin = time.perf_counter()
+    done = subprocess.run([TIME, "-v", *argv], cwd=cwd, capture_output=True, text=True, timeout=600)
+    seconds = time.perf_counter() - begin
+    if done.returncode != 0:
+        raise RuntimeError(f"{what} failed: {done.stdout}{done.stderr}")
+    return seconds, done.stderr
+
+
 def max_rss_mib(time_report):
     return int(MAX_RSS.search(time_report).group(1)) / 1024
+
+
+def cpu_seconds(time_report):
+    """User + system time from a /usr/bin/time -v report."""
+    return sum(float(value) for value in CPU_TIME.findall(time_report))
+
+
+def process_cpu_seconds(pid):
+    """User + system time a running process has used so far (/proc/PID/stat, fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def check_tools(build_dir):
+    """Say clearly what is missing instead of failing halfway with a traceback."""
+    if not (os.path.isfile(TIME) and os.access(TIME, os.X_OK)):
+        raise RuntimeError(f"bench_07_file_transfer: {TIME} is missing or not executable; it measures the peak RSS "
+                           "and CPU time (Debian: sudo apt-get install time)")
+    for program in (build_dir / LESSON / "server", build_dir / LESSON / "client", build_dir / "harness" / "raw_copy_07"):
+        if not os.access(program, os.X_OK):
+            raise RuntimeError(f"bench_07_file_transfer: {program} is missing; build first: "
+                               "cmake --preset default && cmake --build --preset default")
 
 
 def make_random_file(path, size):
@@ -75,45 +118,59 @@ def make_text_file(path, size):
 
 
 def bench_copies(build_dir, work, source, size, runs):
-    """Alternate lesson uploads and raw copies of `source`; return the median MB/s of each
-    and the peak RSS of the client and of the server (MiB). Before each timed copy the
-    previous output is deleted and os.sync() flushes every dirty page, so that no copy
-    pays for the write-back of the one before it."""
+    """Alternate lesson uploads and raw copies of `source` (read+send, and sendfile) and
+    return, per contender, the MB/s and CPU seconds of every run, and the peak RSS of
+    the lesson's client and server (MiB). Before each timed copy the previous output is
+    deleted and os.sync() flushes every dirty page, so that no copy pays for the
+    write-back of the one before it."""
     server_bin, client_bin = build_dir / LESSON / "server", build_dir / LESSON / "client"
-    raw_copy = HARNESS / "raw_copy_07.py"
+    raw_copy = build_dir / "harness" / "raw_copy_07"
     upload_dir, raw_dir = work / "upload", work / "raw"
     raw_dir.mkdir()
     # The server runs under /usr/bin/time for all runs; its report comes when it is stopped.
-    timer, port = start(["/usr/bin/time", "-v", str(server_bin), "--dir", str(upload_dir), "127.0.0.1", "0"], work)
-    upload_rates, raw_rates, client_rss = [], [], []
-    try:
-        for _ in range(runs):
-            for old in (upload_dir / source.name, raw_dir / "raw-copy.bin"):
-                if old.exists():
-                    old.unlink()
-            os.sync()
-            begin = time.perf_counter()
-            client = subprocess.run(["/usr/bin/time", "-v", str(client_bin), str(source), "127.0.0.1", str(port)],
-                                    cwd=work, capture_output=True, text=True, timeout=600)
-            seconds = time.perf_counter() - begin
-            if client.returncode != 0:
-                raise RuntimeError(f"upload failed: {client.stdout}{client.stderr}")
-            upload_rates.append(size / 1e6 / seconds)
-            client_rss.append(max_rss_mib(client.stderr))
+    timer, port = start([TIME, "-v", str(server_bin), "--dir", str(upload_dir), "127.0.0.1", "0"], work)
+    server_pid = int(Path(f"/proc/{timer.pid}/task/{timer.pid}/children").read_text().split()[0])
 
-            os.sync()
-            receiver, raw_port = start([sys.executable, str(raw_copy), "receive", str(raw_dir)], work)
-            sender = subprocess.run([sys.executable, str(raw_copy), "send", str(source), str(raw_port)], cwd=work,
-                                    check=True, capture_output=True, text=True, timeout=600)
-            receiver.wait(timeout=60)
-            if os.path.getsize(raw_dir / "raw-copy.bin") != size:
-                raise RuntimeError("raw copy is incomplete")
-            raw_rates.append(size / 1e6 / float(sender.stdout))  # timed inside: Python's start-up not counted
+    def upload():
+        before = process_cpu_seconds(server_pid)
+        seconds, report = timed_with_report([str(client_bin), str(source), "127.0.0.1", str(port)], work, "upload")
+        client_rss.append(max_rss_mib(report))
+        return seconds, cpu_seconds(report) + process_cpu_seconds(server_pid) - before
+
+    def raw(*sender_options):
+        def copy():
+            receiver, raw_port = start([TIME, "-v", str(raw_copy), "receive", str(raw_dir)], work)
+            seconds, report = timed_with_report([str(raw_copy), "send", str(source), str(raw_port), *sender_options],
+                                                work, "raw copy")
+            _, receiver_report = receiver.communicate(timeout=60)
+            if receiver.returncode != 0 or os.path.getsize(raw_dir / "raw-copy.bin") != size:
+                raise RuntimeError(f"raw copy is incomplete: {receiver_report}")
+            return seconds, cpu_seconds(report) + cpu_seconds(receiver_report)
+        return copy
+
+    contenders = {"upload": upload, "raw": raw(), "sendfile": raw("--sendfile")}
+    rates = {name: [] for name in contenders}
+    cpu = {name: [] for name in contenders}
+    client_rss = []
+    try:
+        for round_number in range(runs):
+            names = list(contenders)
+            shift = round_number % len(names)
+            for name in names[shift:] + names[:shift]:  # rotate: nobody always goes first
+                for old in (upload_dir / source.name, raw_dir / "raw-copy.bin"):
+                    if old.exists():
+                        old.unlink()
+                os.sync()
+                seconds, cpu_used = contenders[name]()
+                rates[name].append(size / 1e6 / seconds)
+                cpu[name].append(cpu_used)
+            print(f"bench_07 round {round_number + 1}/{runs}: " +
+                  ", ".join(f"{name} {rates[name][-1]:.0f} MB/s {1000 * cpu[name][-1]:.0f} ms CPU" for name in names),
+                  file=sys.stderr, flush=True)  # the spread behind the medians
     finally:
-        server_pid = int(Path(f"/proc/{timer.pid}/task/{timer.pid}/children").read_text().split()[0])
         os.kill(server_pid, signal.SIGTERM)
         _, report = timer.communicate(timeout=60)
-    return statistics.median(upload_rates), statistics.median(raw_rates), max(client_rss), max_rss_mib(report)
+    return rates, cpu, max(client_rss), max_rss_mib(report)
 
 
 def bench_tutorial(work, size, runs):
@@ -135,23 +192,42 @@ def bench_tutorial(work, size, runs):
 
 def run(build_dir: Path, quick: bool = False) -> list:
     build_dir = Path(build_dir)
+    check_tools(build_dir)
     size = (32 << 20) if quick else (1 << 30)
     text_size = (512 << 10) if quick else (10 << 20)
-    runs = 3 if quick else 5
+    runs = 5 if quick else 9
     label = f"{size >> 20} MiB" if size < (1 << 30) else f"{size >> 30} GiB"
     with tempfile.TemporaryDirectory(prefix="bench07-") as tmp:
         work = Path(tmp)
         source = work / "random.bin"
         make_random_file(source, size)
-        upload, raw, client_rss, server_rss = bench_copies(build_dir, work, source, size, runs)
+        rates, cpu, client_rss, server_rss = bench_copies(build_dir, work, source, size, runs)
         tutorial = bench_tutorial(work, text_size, runs=3)
+    median = {name: statistics.median(values) for name, values in rates.items()}
+    # The ratio of the medians, and the median of each round's own ratio (the contenders of
+    # one round ran seconds apart, so that one is less exposed to the machine's other load).
+    paired = {name: statistics.median(100 * u / r for u, r in zip(rates["upload"], rates[name]))
+              for name in ("raw", "sendfile")}
     note = f"median of {runs} runs, {label}"
-    row = lambda benchmark, value, unit, note: dict(lesson=LESSON, benchmark=benchmark, value=round(value, 1),
-                                                    unit=unit, note=note)
+    upload_name = "upload: client/server, XXH3-128, fsync + rename"
+    raw_name = "raw copy: read+send -> recv+write, same I/O as the upload"
+    sendfile_name = "raw copy: sendfile -> recv+write, same receiver"
+
+    def row(benchmark, value, unit, note):
+        return dict(lesson=LESSON, benchmark=benchmark, value=round(value, 1), unit=unit, note=note)
+
     return [
-        row("upload: client/server, XXH3-128, fsync + rename", upload, "MB/s", note),
-        row("raw loopback copy: sendfile -> recv/write, fsync + rename", raw, "MB/s", note),
-        row("upload / raw copy", 100 * upload / raw, "%", "target >= 90 %"),
+        row(upload_name, median["upload"], "MB/s", note),
+        row(raw_name, median["raw"], "MB/s", note + "; 256 KiB buffers, sync_file_range every 8 MiB"),
+        row("upload / raw copy", 100 * median["upload"] / median["raw"], "%",
+            f"ratio of the medians; target >= 90 %; median of the per-round ratios {paired['raw']:.1f} %"),
+        row(sendfile_name, median["sendfile"], "MB/s", note),
+        row("upload / raw copy with sendfile", 100 * median["upload"] / median["sendfile"], "%",
+            f"ratio of the medians; median of the per-round ratios {paired['sendfile']:.1f} %"),
+        row("upload: CPU time, client + server", 1000 * statistics.median(cpu["upload"]), "ms",
+            f"user + system, {note}"),
+        row("raw copy: CPU time, sender + receiver", 1000 * statistics.median(cpu["raw"]), "ms",
+            f"user + system, {note}"),
         row("client peak RSS during upload", client_rss, "MiB", f"max of {runs} runs, {label}, /usr/bin/time -v"),
         row("server peak RSS during upload", server_rss, "MiB", f"whole server life, {runs} uploads of {label}"),
         row("tutorial file_send.py: one line + 'success' ack per line", tutorial, "MB/s",
@@ -160,6 +236,9 @@ def run(build_dir: Path, quick: bool = False) -> list:
 
 
 if __name__ == "__main__":
-    rows = run(HARNESS.parent / "build", quick="--quick" in sys.argv)
+    try:
+        rows = run(HARNESS.parent / "build", quick="--quick" in sys.argv)
+    except RuntimeError as problem:
+        sys.exit(str(problem))
     for r in rows:
         print(f"{r['benchmark']:60} {r['value']:>10} {r['unit']:6} {r['note']}")
