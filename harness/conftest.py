@@ -184,6 +184,26 @@ class LabProcesses:
         """Run a program to completion and return it (returncode, stdout, stderr)."""
         return self.start(lesson, name, *args, stdin=stdin, cwd=cwd, env=env).wait(timeout)
 
+    def expect_usage_error(self, lesson, name, *args, cwd=None):
+        """Every program's convention for a bad command line: `name: problem`, then
+        `usage: name ...` on stderr, nothing on stdout, exit status 2."""
+        result = self.run(lesson, name, *args, cwd=cwd)
+        context = (name, args, result.stderr)
+        assert result.returncode == 2, context
+        assert result.stderr_lines[0].startswith(f"{name}: "), context
+        assert result.stderr_lines[1].startswith(f"usage: {name} "), context
+        assert result.stdout == "", context
+        return result
+
+    def expect_help(self, lesson, name, flag="--help", cwd=None):
+        """`--help` (or `-h`): the usage on stdout, nothing on stderr, exit status 0."""
+        result = self.run(lesson, name, flag, cwd=cwd)
+        context = (name, flag, result.stderr)
+        assert result.returncode == 0, context
+        assert result.stdout.startswith(f"usage: {name} "), context
+        assert result.stderr == "", context
+        return result
+
     def finish(self):
         for process in self.started:
             process.stop()

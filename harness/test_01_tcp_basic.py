@@ -63,21 +63,15 @@ def test_refused_connection_is_reported(lab):
 
 
 def test_bad_arguments_exit_2_with_usage(lab):
-    for program, args in [("client", ["127.0.0.1", "abc"]), ("client", ["127.0.0.1", "70000"]),
+    for name, args in [("client", ["127.0.0.1", "abc"]), ("client", ["127.0.0.1", "70000"]),
                           ("client", ["127.0.0.1", "0"]), ("server", ["127.0.0.1", "-1"]),
                           ("server", ["127.0.0.1", "1", "extra"])]:
-        result = lab.run(LESSON, program, *args)
-        assert result.returncode == 2, (program, args)
-        assert result.stderr_lines[0].startswith(f"{program}: ")
-        assert result.stderr_lines[1].startswith(f"usage: {program} ")
-        assert result.stdout == ""
+        lab.expect_usage_error(LESSON, name, *args)
 
 
 def test_help_prints_usage_and_exits_0(lab):
-    for program in ("server", "client"):
-        result = lab.run(LESSON, program, "--help")
-        assert result.returncode == 0
-        assert result.stdout.startswith(f"usage: {program} ")
+    for name in ("server", "client"):
+        lab.expect_help(LESSON, name)
 
 
 def test_port_already_taken_is_a_clear_bind_error(lab):

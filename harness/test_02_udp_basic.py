@@ -283,25 +283,18 @@ def test_a_lost_reply_is_reported_after_the_replies_that_came(lab):
 
 
 def test_bad_arguments_exit_2_with_usage(lab):
-    for program, args in [("client", ["127.0.0.1", "abc"]), ("client", ["127.0.0.1", "70000"]),
+    for name, args in [("client", ["127.0.0.1", "abc"]), ("client", ["127.0.0.1", "70000"]),
                           ("client", ["127.0.0.1", "0"]), ("client", ["--timeout"]),
                           ("client", ["--timeout", "abc"]), ("client", ["--timeout", "0"]),
                           ("client", ["--timeout", "-1"]), ("client", ["--timeout", "nan"]),
                           ("client", ["--bogus"]), ("server", ["127.0.0.1", "-1"]),
                           ("server", ["127.0.0.1", "1", "extra"])]:
-        result = lab.run(LESSON, program, *args)
-        assert result.returncode == 2, (program, args)
-        assert result.stderr_lines[0].startswith(f"{program}: "), (program, args)
-        assert result.stderr_lines[1].startswith(f"usage: {program} "), (program, args)
-        assert result.stdout == "", (program, args)
+        lab.expect_usage_error(LESSON, name, *args)
 
 
 def test_help_prints_usage_and_exits_0(lab):
-    for program, flag in [("server", "--help"), ("client", "--help"), ("client", "-h")]:
-        result = lab.run(LESSON, program, flag)
-        assert result.returncode == 0
-        assert result.stdout.startswith(f"usage: {program} ")
-        assert result.stderr == ""
+    for name, flag in [("server", "--help"), ("client", "--help"), ("client", "-h")]:
+        lab.expect_help(LESSON, name, flag)
 
 
 def test_port_already_taken_is_a_clear_bind_error(lab):

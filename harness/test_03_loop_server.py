@@ -357,18 +357,12 @@ def test_bad_arguments_exit_2_with_usage(lab):
                        ("client", ["127.0.0.1", "1", "extra"]), ("server", ["127.0.0.1", "70000"]),
                        ("threaded_server", ["127.0.0.1", "-1"]),
                        ("threaded_server", ["127.0.0.1", "1", "extra"])]:
-        result = lab.run(LESSON, name, *args)
-        assert result.returncode == 2, (name, args)
-        assert result.stderr_lines[0].startswith(f"{name}: ")
-        assert result.stderr_lines[1].startswith(f"usage: {name} ")
-        assert result.stdout == ""
+        lab.expect_usage_error(LESSON, name, *args)
 
 
 def test_help_prints_usage_and_exits_0(lab):
     for name in ["client", *SERVERS]:
-        result = lab.run(LESSON, name, "--help")
-        assert result.returncode == 0
-        assert result.stdout.startswith(f"usage: {name} ")
+        lab.expect_help(LESSON, name)
 
 
 @pytest.mark.parametrize("name", SERVERS)

@@ -231,18 +231,12 @@ def test_bad_arguments_exit_2_with_usage(lab):
     for name, args in [("client", ["127.0.0.1", "abc"]), ("client", ["--wait", "0"]), ("client", ["--wait"]),
                        ("client", ["a", "1", "b"]), ("server", ["127.0.0.1", "-1"]),
                        ("server", ["--timeout", "x"]), ("server", ["--bogus"])]:
-        result = lab.run(LESSON, name, *args)
-        assert result.returncode == 2, (name, args)
-        assert result.stderr_lines[0].startswith(f"{name}: ")
-        assert result.stderr_lines[1].startswith(f"usage: {name} ")
-        assert result.stdout == ""
+        lab.expect_usage_error(LESSON, name, *args)
 
 
 def test_help_prints_usage_and_exits_0(lab):
     for name in ("server", "client"):
-        result = lab.run(LESSON, name, "--help")
-        assert result.returncode == 0
-        assert result.stdout.startswith(f"usage: {name} ")
+        lab.expect_help(LESSON, name)
 
 
 # ---------------------------------------------------------------- torture (issue 6)

@@ -127,15 +127,9 @@ def test_udp_datagrams_stay_apart_even_when_both_are_queued(lab):
 def test_bad_arguments_exit_2_with_usage(lab):
     for name, args in [("client", ["--case", "sideways"]), ("client", ["--case"]), ("client", ["127.0.0.1", "0"]),
                        ("server", ["--case", "tcp"]), ("server", ["127.0.0.1", "1", "extra"]), ("server", ["-x"])]:
-        result = lab.run(LESSON, name, *args)
-        assert result.returncode == 2, (name, args)
-        assert result.stderr_lines[0].startswith(f"{name}: ")
-        assert result.stderr_lines[1].startswith(f"usage: {name} ")
-        assert result.stdout == ""
+        lab.expect_usage_error(LESSON, name, *args)
 
 
 def test_help_prints_usage_and_exits_0(lab):
     for name in ("server", "client"):
-        result = lab.run(LESSON, name, "--help")
-        assert result.returncode == 0
-        assert result.stdout.startswith(f"usage: {name} ")
+        lab.expect_help(LESSON, name)

@@ -418,13 +418,9 @@ def test_bad_arguments_exit_2_with_usage_and_help_exits_0(lab):
                        ("server", ["--max-bytes", "4294967296"]), ("server", ["--timeout", "x"]),
                        ("client", ["--bench", "-1"]), ("client", ["127.0.0.1", "0"]), ("server", ["--nope"]),
                        ("server", ["127.0.0.1", "1", "extra"])]:
-        result = lab.run(LESSON, name, *args)
-        assert result.returncode == 2, (name, args)
-        assert result.stderr_lines[0].startswith(f"{name}: ")
-        assert result.stderr_lines[1].startswith(f"usage: {name} ")
+        lab.expect_usage_error(LESSON, name, *args)
     for name in ("server", "client"):
-        result = lab.run(LESSON, name, "--help")
-        assert result.returncode == 0 and result.stdout.startswith(f"usage: {name} ")
+        lab.expect_help(LESSON, name)
 
 
 def fd_count(pid):

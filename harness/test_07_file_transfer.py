@@ -367,13 +367,9 @@ def test_bad_arguments_exit_2_with_usage(lab, tmp_path):
     for prog, args in [("client", []), ("client", ["f", "127.0.0.1", "0"]), ("client", ["--bogus", "f"]),
                        ("client", ["f", "h", "1", "extra"]), ("server", ["--dir"]),
                        ("server", ["--nope"]), ("server", ["127.0.0.1", "70000"])]:
-        result = lab.run(LESSON, prog, *args, cwd=tmp_path)
-        assert result.returncode == 2, (prog, args)
-        assert result.stderr_lines[0].startswith(f"{prog}: ")
-        assert result.stderr_lines[1].startswith(f"usage: {prog} ")
+        lab.expect_usage_error(LESSON, prog, *args, cwd=tmp_path)
     for prog in ("server", "client"):
-        result = lab.run(LESSON, prog, "--help", cwd=tmp_path)
-        assert result.returncode == 0 and result.stdout.startswith(f"usage: {prog} ")
+        lab.expect_help(LESSON, prog, cwd=tmp_path)
     assert listing(tmp_path) == []  # a usage error creates no ./received
 
 
