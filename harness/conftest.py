@@ -43,6 +43,15 @@ SANITIZER_REPORTS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime
 WAIT_SECONDS = 20.0
 
 
+def wait_until(condition, what, timeout=WAIT_SECONDS):
+    """Bounded poll of something only the kernel can tell us (/proc, a socket's queue)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up after {timeout} s waiting until {what}")
+        time.sleep(0.01)
+
+
 def program(lesson, name):
     path = BUILD_DIR / lesson / name
     if not path.exists():
@@ -127,6 +136,13 @@ class Process:
         for reader in self._readers:
             reader.join(timeout)
         return self
+
+    def fd_count(self):
+        """How many descriptors the program holds now: a leak shows as a count that never falls back."""
+        return len(os.listdir(f"/proc/{self.popen.pid}/fd"))
+
+    def thread_count(self):
+        return len(os.listdir(f"/proc/{self.popen.pid}/task"))
 
     def signal(self, signum):
         if self.popen.poll() is None:

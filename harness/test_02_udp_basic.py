@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import EINTR_ANNOUNCEMENT, WAIT_SECONDS, program
+from conftest import EINTR_ANNOUNCEMENT, WAIT_SECONDS, program, wait_until
 
 LESSON = "02_udp_basic"
 BUFFER = 1024  # recvfrom(1024) in server.cpp and client.cpp
@@ -78,14 +78,6 @@ def queued_bytes(port):
             if fields[1] == local:
                 return int(fields[4].split(":")[1], 16)
     pytest.fail(f"no UDP socket on 127.0.0.1:{port} in /proc/net/udp")
-
-
-def wait_until(condition, what, timeout=WAIT_SECONDS):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up after {timeout} s waiting until {what}")
-        time.sleep(0.01)
 
 
 def queue_cost_of_one_datagram(size):

@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from conftest import EINTR_ANNOUNCEMENT, WAIT_SECONDS, Process, program
+from conftest import EINTR_ANNOUNCEMENT, WAIT_SECONDS, Process, program, wait_until
 
 LESSON = "03_loop_server"
 SERVERS = ["server", "threaded_server"]
@@ -111,23 +111,6 @@ def expect_served(server, port):
     peer.expect_closed()
     peer.close()
     server.wait_for(rf"^client {peer.name} left \(sent exit\)$")
-
-
-def wait_until(condition, what, timeout=WAIT_SECONDS):
-    """Bounded poll of something only the kernel can tell us (e.g. /proc)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting until {what}")
-        time.sleep(0.01)
-
-
-def fd_count(process):
-    return len(os.listdir(f"/proc/{process.popen.pid}/fd"))
-
-
-def thread_count(process):
-    return len(os.listdir(f"/proc/{process.popen.pid}/task"))
 
 
 # --- the protocol, against both servers -------------------------------------------------
@@ -381,13 +364,13 @@ def idle_counts(server, threaded):
     """The server's thread and fd counts when idle, measured after one client came and went
     (sanitizer runtimes start helper threads of their own when the first thread starts)."""
     peer = Peer(server.port).greeted()
-    threads, fds = thread_count(server), fd_count(server)  # now: one client's fd (and thread)
+    threads, fds = server.thread_count(), server.fd_count()  # now: one client's fd (and thread)
     peer.send(b"exit\n")
     peer.expect_closed()
     peer.close()
     idle_threads, idle_fds = threads - (1 if threaded else 0), fds - 1
-    wait_until(lambda: thread_count(server) == idle_threads, f"{idle_threads} threads")
-    wait_until(lambda: fd_count(server) == idle_fds, f"{idle_fds} fds")
+    wait_until(lambda: server.thread_count() == idle_threads, f"{idle_threads} threads")
+    wait_until(lambda: server.fd_count() == idle_fds, f"{idle_fds} fds")
     return idle_threads, idle_fds
 
 
@@ -410,7 +393,7 @@ def test_threaded_server_200_clients_200_messages_each(lab):
         outgoing[peer] = b"".join(line + b"\n" for line in lines)
         expected[peer] = echo_replies(lines)  # every reply names its sender: a misrouted one shows
         received[peer] = b""
-    assert thread_count(server) == idle_threads + 200  # one thread per client, all alive at once
+    assert server.thread_count() == idle_threads + 200  # one thread per client, all alive at once
     # All 200 clients write their lines in random-sized pieces (cutting lines anywhere)
     # while reading replies, all at the same time.
     selector = selectors.DefaultSelector()
@@ -444,8 +427,8 @@ def test_threaded_server_200_clients_200_messages_each(lab):
         peer.expect_closed()
         peer.close()
     server.wait_for(rf"^client {peers[-1].name} left \(sent exit\)$")
-    wait_until(lambda: thread_count(server) == idle_threads, f"threads back to {idle_threads}")
-    wait_until(lambda: fd_count(server) == idle_fds, f"fds back to {idle_fds}")
+    wait_until(lambda: server.thread_count() == idle_threads, f"threads back to {idle_threads}")
+    wait_until(lambda: server.fd_count() == idle_fds, f"fds back to {idle_fds}")
     assert sum(1 for line in server.stdout_lines if line.endswith(" left (sent exit)")) == 1 + 200
 
 
@@ -518,8 +501,8 @@ def test_100_clients_dying_at_random_points_leak_nothing(lab, name):
         departures = wait_for_departures(server, number + 1)  # + the one idle_counts sent
         assert departures[-1].group(2) in reasons, (kind, departures[-1].group(0))
     expect_served(server, server.port)
-    wait_until(lambda: thread_count(server) == idle_threads, f"threads back to {idle_threads}")
-    wait_until(lambda: fd_count(server) == idle_fds, f"fds back to {idle_fds}")
+    wait_until(lambda: server.thread_count() == idle_threads, f"threads back to {idle_threads}")
+    wait_until(lambda: server.fd_count() == idle_fds, f"fds back to {idle_fds}")
 
 
 # --- signals, SIGPIPE and EINTR ----------------------------------------------------------

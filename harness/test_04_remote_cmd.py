@@ -11,11 +11,10 @@ import signal
 import socket
 import struct
 import subprocess
-import time
 
 import pytest
 
-from conftest import EINTR_ANNOUNCEMENT, WAIT_SECONDS, program
+from conftest import EINTR_ANNOUNCEMENT, WAIT_SECONDS, program, wait_until
 
 LESSON = "04_remote_cmd"
 RECV_HEADER = re.compile(r"^recv\(1024\) -> (\d+) bytes:$")
@@ -48,21 +47,9 @@ def replies(client_stdout):
     return [tuple(pair) for pair in found]
 
 
-def fd_count(pid):
-    return len(os.listdir(f"/proc/{pid}/fd"))
-
-
 def children(pid):
     with open(f"/proc/{pid}/task/{pid}/children") as listing:
         return listing.read().split()
-
-
-def wait_until(condition, what, timeout=WAIT_SECONDS):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.05)  # polling /proc: the server closes asynchronously
 
 
 def ask(sock, command, size):
@@ -207,7 +194,7 @@ def start_raw_client(port, command):
 
 def test_a_client_killed_while_a_large_output_is_sent(lab):
     server = lab.server(LESSON)
-    baseline = fd_count(server.popen.pid)
+    baseline = server.fd_count()
     # ~11 MB: far more than the socket buffers hold, so the server is still inside send()
     client = start_raw_client(server.port, b"seq 1 1500000")
     try:
@@ -224,7 +211,7 @@ def test_a_client_killed_while_a_large_output_is_sent(lab):
     after = lab.run(LESSON, "client", "127.0.0.1", str(server.port), stdin="echo still here\n")
     assert replies(after.stdout) == [("echo still here", b"still here\n")]
     assert server.popen.poll() is None
-    wait_until(lambda: fd_count(server.popen.pid) == baseline, "the server's fd count to return to baseline")
+    wait_until(lambda: server.fd_count() == baseline, "the server's fd count to return to baseline")
 
 
 def test_bad_arguments_exit_2_with_usage(lab):
@@ -326,7 +313,7 @@ DEATHS = [dies_at_once_with_fin, dies_at_once_with_rst, dies_mid_command, never_
 def test_torture_100_clients_dying_at_random_points(lab):
     server = lab.server(LESSON)
     pid = server.popen.pid
-    baseline = fd_count(pid)
+    baseline = server.fd_count()
     rng = random.Random(20261125)
     deaths = [rng.choice(DEATHS) for _ in range(100)]
     for death in deaths:
@@ -336,7 +323,7 @@ def test_torture_100_clients_dying_at_random_points(lab):
     client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), stdin="seq 1 1000\necho hi\n")
     assert replies(client.stdout) == [("seq 1 1000", expected[:1024]), ("echo hi", expected[1024:2048])]
     assert server.popen.poll() is None, "the server died"
-    wait_until(lambda: fd_count(pid) == baseline, f"the server's fd count to return to {baseline}")
+    wait_until(lambda: server.fd_count() == baseline, f"the server's fd count to return to {baseline}")
     assert children(pid) == []
     # the SIGPIPE provocations did happen: sends into connections the client had reset
     assert deaths.count(dies_mid_reply) + deaths.count(real_client_killed_mid_reply) >= 10

@@ -19,7 +19,7 @@ import time
 import pytest
 
 import framed_client
-from conftest import EINTR_ANNOUNCEMENT, SANITIZER_REPORTS, WAIT_SECONDS, program
+from conftest import EINTR_ANNOUNCEMENT, SANITIZER_REPORTS, WAIT_SECONDS, program, wait_until
 
 LESSON = "06_framed_fix"
 SCHEMES = ("ack", "fixed", "json")
@@ -368,10 +368,8 @@ def test_a_command_that_runs_too_long_is_killed_with_its_whole_process_group(lab
                 pass
         return found
 
-    deadline = time.monotonic() + WAIT_SECONDS
-    while sleepers() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert sleepers() == []   # the background sleep died too: kill(-pgid), not just the shell
+    # the background sleep dies too: kill(-pgid), not just the shell
+    wait_until(lambda: sleepers() == [], "the backgrounded sleep is gone with its process group")
     done = run_client(server.port, "json", ["sleep 5"])
     assert done.stderr == b"[timed out: killed by the server]\n"
 
@@ -423,16 +421,11 @@ def test_bad_arguments_exit_2_with_usage_and_help_exits_0(lab):
         lab.expect_help(LESSON, name)
 
 
-def fd_count(pid):
-    return len(os.listdir(f"/proc/{pid}/fd"))
-
-
 def test_torture_100_clients_dying_at_random_points(lab):
     rng = random.Random(6006)
     server = start_server(lab, "json")
-    pid = server.popen.pid
-    baseline = fd_count(pid)
-    threads = len(os.listdir(f"/proc/{pid}/task"))   # the server makes no threads of its own
+    baseline = server.fd_count()
+    threads = server.thread_count()   # the server makes no threads of its own
     big = b"yes 0123456789abcdef | head -c 3000000"
     kinds = ("sigkill", "rst", "half_close", "mid_header", "mid_body", "rst_mid_reply")
     counts = dict.fromkeys(kinds, 0)
@@ -470,9 +463,6 @@ def test_torture_100_clients_dying_at_random_points(lab):
     done = run_client(server.port, "json", commands)
     assert (done.stdout, done.stderr) == expected_client_output("json", commands)
     # ... and, once idle, the server holds exactly the descriptors it started with
-    deadline = time.monotonic() + WAIT_SECONDS
-    while fd_count(pid) != baseline and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert fd_count(pid) == baseline
-    assert len(os.listdir(f"/proc/{pid}/task")) == threads
+    wait_until(lambda: server.fd_count() == baseline, f"the server's fd count to return to {baseline}")
+    assert server.thread_count() == threads
     assert server.popen.poll() is None

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EINTR_ANNOUNCEMENT, Server, WAIT_SECONDS, program
+from conftest import EINTR_ANNOUNCEMENT, Server, WAIT_SECONDS, program, wait_until
 
 LESSON = "07_file_transfer"
 
@@ -375,17 +375,6 @@ def test_bad_arguments_exit_2_with_usage(lab, tmp_path):
 
 # --- torture: uploads that die at random points ----------------------------------------------
 
-def fd_count(pid):
-    return len(os.listdir(f"/proc/{pid}/fd"))
-
-
-def wait_for_fd_count(pid, expected):
-    deadline = time.monotonic() + WAIT_SECONDS
-    while fd_count(pid) != expected and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return fd_count(pid)
-
-
 def dying_upload(server, rng, huge, lab):
     """One upload that dies somewhere: returns nothing, leaves (it must) nothing behind."""
     data = rng.randbytes(rng.randrange(1, 200_000))
@@ -424,7 +413,7 @@ def dying_upload(server, rng, huge, lab):
 
 def test_torture_uploads_dying_at_random_points(lab, tmp_path):
     server, received = start_server(lab, tmp_path)
-    baseline = fd_count(server.popen.pid)
+    baseline = server.fd_count()
     huge = tmp_path / "huge.bin"
     with open(huge, "wb") as f:
         f.truncate(64 << 30)
@@ -437,5 +426,5 @@ def test_torture_uploads_dying_at_random_points(lab, tmp_path):
     assert client.returncode == 0, client.stdout + client.stderr
     assert listing(received) == ["good.bin"]  # no stray temporaries, no half files
     assert (received / "good.bin").read_bytes() == good.read_bytes()
-    assert wait_for_fd_count(server.popen.pid, baseline) == baseline
+    wait_until(lambda: server.fd_count() == baseline, f"the server's fd count to return to {baseline}")
     assert server.popen.poll() is None
