@@ -89,19 +89,26 @@ def test_the_wait_not_nagle_makes_it_deterministic(lab, case, receives):
     assert server.stdout_lines[2:] == ["10 bytes queued (ioctl FIONREAD)", *receives]
 
 
+def nodelay_split(server_lines, client_lines):
+    """Check a "nodelay" run for what TCP does promise; return what each recv() got."""
+    assert client_lines == ["TCP_NODELAY on", *SENDS]
+    assert server_lines[-1] == END, server_lines
+    pieces = [re.fullmatch(r'recv\(10\) -> (\d+) bytes: "([a-z]*)"', line) for line in server_lines[:-1]]
+    assert all(pieces), server_lines
+    assert all(int(p.group(1)) == len(p.group(2)) > 0 for p in pieces)
+    # TCP promises the bytes and their order, not where one recv() ends: no other assertion
+    assert "".join(p.group(2) for p in pieces) == "hellomagic", server_lines
+    return tuple(p.group(2) for p in pieces)
+
+
 def test_with_nodelay_and_no_waiting_only_the_bytes_and_their_order_are_promised(lab):
-    splits = set()
-    for attempt in range(20):
-        server_lines, client_lines = run_pair(lab, "nodelay")
-        assert client_lines == ["TCP_NODELAY on", *SENDS]
-        assert server_lines[-1] == END, f"attempt {attempt}"
-        pieces = [re.fullmatch(r'recv\(10\) -> (\d+) bytes: "([a-z]*)"', line) for line in server_lines[:-1]]
-        assert all(pieces), server_lines
-        assert all(int(p.group(1)) == len(p.group(2)) > 0 for p in pieces)
-        # TCP promises the bytes and their order, not where one recv() ends: no other assertion
-        assert "".join(p.group(2) for p in pieces) == "hellomagic", server_lines
-        splits.add(tuple(p.group(2) for p in pieces))
+    splits = {nodelay_split(*run_pair(lab, "nodelay")) for _ in range(20)}
     print("splits seen with TCP_NODELAY:", sorted(splits))
+
+
+def test_interrupted_calls_with_nodelay_still_deliver_the_bytes_in_order(lab, eintr_env):
+    for _ in range(5):
+        nodelay_split(*run_pair(lab, "nodelay", eintr_env=eintr_env))
 
 
 def test_udp_keeps_each_sendto_a_separate_datagram_every_time(lab):
