@@ -126,6 +126,7 @@ def test_two_clients_one_after_another(lab, server):
     first_left, match = server.wait_for(r"^client (\S+) left \(sent exit\)$")  # EOF made the client send exit
     second_connected, second_match = server.wait_for(rf"^client (?!{re.escape(match.group(1))} )(\S+) connected$")
     assert first_left < second_connected
+    server.wait_for(rf"^client {re.escape(second_match.group(1))} left \(sent exit\)$")  # its log is complete
     assert said(server, match.group(1)) == ["5 bytes: hello", "10 bytes: socket lab", "4 bytes: exit"]
     assert said(server, second_match.group(1)) == ["13 bytes: second client", "4 bytes: exit"]
 
@@ -169,6 +170,7 @@ def test_lines_split_or_joined_by_tcp_are_still_lines(lab, server):
     assert [peer.line() for _ in range(4)] == [b"HELLO", b"WORLD", b"THREE", b"LINES AT ONCE"]
     peer.send(b"\xe4\xbd\xa0\xe5\xa5\xbd \x00 bytes\n")  # UTF-8 and a NUL byte are bytes like any other
     assert peer.line() == b"\xe4\xbd\xa0\xe5\xa5\xbd \x00 BYTES"
+    server.wait_for(rf"^client {re.escape(peer.name)} said 13 bytes: lines at once$")  # read the log that far
     assert said(server, peer.name)[:4] == ["5 bytes: hello", "5 bytes: world", "5 bytes: three",
                                           "13 bytes: lines at once"]
 
