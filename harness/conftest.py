@@ -149,7 +149,7 @@ class Process:
             self.popen.send_signal(signum)
 
     def stop(self):
-        """SIGTERM, then SIGKILL if it will not go; always reaps."""
+        """SIGTERM, then SIGKILL if it will not go; always reaps, and reads its output to the end."""
         if self.popen.poll() is None:
             self.popen.send_signal(signal.SIGTERM)
             try:

@@ -315,4 +315,4 @@ def test_interrupted_calls_are_restarted(lab, eintr_env):
         return re.sub(r" from 127\.0\.0\.1:\d+:", " from a client:", line)
     assert [any_client(line) for line in server.stdout_lines[1:]] == 2 * [
         any_client(recvfrom_line(len(m), ("127.0.0.1", 0), m.encode())) for m in messages]
-    assert server.stderr_lines == [EINTR_ANNOUNCEMENT]  # and no recvfrom/sendto error
+    assert server.stop().stderr_lines == [EINTR_ANNOUNCEMENT]  # and no recvfrom/sendto error

@@ -113,7 +113,7 @@ def test_other_loopback_addresses_are_fine(lab):
     assert server.host == "127.0.0.2"
     with socket.create_connection(("127.0.0.2", server.port), timeout=WAIT_SECONDS) as sock:
         assert ask(sock, b"echo ok", 3) == b"ok\n"
-    assert "WARNING" not in server.stderr
+    assert "WARNING" not in server.stop().stderr
 
 
 def test_allow_remote_binds_everywhere_with_a_warning(lab):

@@ -124,7 +124,7 @@ def test_interrupted_calls_are_restarted(lab, eintr_env, scheme):
         assert done.stdout == out
         assert done.stderr == (EINTR_ANNOUNCEMENT + "\n").encode() + err  # the shim really ran
     assert server.popen.poll() is None
-    assert server.stderr_lines == [EINTR_ANNOUNCEMENT]
+    assert server.stop().stderr_lines == [EINTR_ANNOUNCEMENT]
 
 
 def test_64_mib_output_at_the_limit_arrives_whole_and_one_byte_more_is_refused(lab):

@@ -136,7 +136,7 @@ def test_interrupted_calls_are_restarted(lab, tmp_path, eintr_env):
                                              f"server received {xxh128(files['random.bin'])}"}
     server.wait_for(r"^refused: digest mismatch")
     assert listing(received) == sorted(files)
-    assert server.stderr_lines == [EINTR_ANNOUNCEMENT]
+    assert server.stop().stderr_lines == [EINTR_ANNOUNCEMENT]
 
 
 def test_the_tutorial_programs_lose_a_last_line_quit(tmp_path):
