@@ -38,9 +38,38 @@ READY_LINE = re.compile(r"^listening on (?P<host>\S+):(?P<port>\d+)(?: \((?:tcp|
 SANITIZER_REPORTS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
                      "WARNING: ThreadSanitizer", "ERROR: ThreadSanitizer")
 
-# Bounded waits. Generous, because sanitizer builds run several times slower;
-# a passing test never waits this long, only a broken one does.
-WAIT_SECONDS = 20.0
+
+def _time_scale():
+    """SOCKETLAB_TIME_SCALE: how many times slower than a plain build the programs may run.
+    The sanitizer test presets set it (asan 3, tsan 5); a plain run keeps 1."""
+    text = os.environ.get("SOCKETLAB_TIME_SCALE", "1")
+    try:
+        scale = float(text)
+    except ValueError:
+        scale = 0.0
+    if not 1.0 <= scale <= 100.0:
+        raise pytest.UsageError(f"SOCKETLAB_TIME_SCALE={text!r}: give a number from 1 to 100")
+    return scale
+
+
+# One time scale for the whole harness: every bounded wait the harness owns, and every time
+# limit a test passes to a program (--wait, --timeout), goes through scaled(), so that a
+# sanitizer build under load gets the same margin as a plain build on an idle machine.
+TIME_SCALE = _time_scale()
+
+
+def scaled(seconds):
+    """A wait or a limit of `seconds` on a plain build, stretched by SOCKETLAB_TIME_SCALE."""
+    return seconds * TIME_SCALE
+
+
+def seconds_arg(seconds):
+    """scaled(seconds) as a program's command-line argument: `--wait`, seconds_arg(30)."""
+    return f"{scaled(seconds):g}"
+
+
+# Bounded waits. Generous: a passing test never waits this long, only a broken one does.
+WAIT_SECONDS = scaled(20.0)
 
 
 def wait_until(condition, what, timeout=WAIT_SECONDS):
