@@ -17,13 +17,13 @@ import time
 
 import pytest
 
-from conftest import EINTR_ANNOUNCEMENT, WAIT_SECONDS, program, wait_until
+from conftest import EINTR_ANNOUNCEMENT, WAIT_SECONDS, program, seconds_arg, wait_until
 
 LESSON = "02_udp_basic"
 BUFFER = 1024  # recvfrom(1024) in server.cpp and client.cpp
 # For runs where a reply is expected: long enough for the slowest (sanitizer) build.
 # The client exits as soon as its replies are in, so a passing test never waits this long.
-PATIENT = ["--timeout", str(WAIT_SECONDS)]
+PATIENT = ["--timeout", seconds_arg(20)]
 
 
 def quoted(data: bytes) -> str:

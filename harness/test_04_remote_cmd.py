@@ -14,11 +14,23 @@ import subprocess
 
 import pytest
 
-from conftest import EINTR_ANNOUNCEMENT, WAIT_SECONDS, program, wait_until
+from conftest import EINTR_ANNOUNCEMENT, WAIT_SECONDS, program, seconds_arg, wait_until
 
 LESSON = "04_remote_cmd"
 RECV_HEADER = re.compile(r"^recv\(1024\) -> (\d+) bytes:$")
 NO_REPLY = "(no reply within"
+
+# The programs' default limits (client --wait 2 s, server --timeout 10 s) are for people at a
+# terminal; a sanitizer build on a loaded machine can exceed them. A test that is not about a
+# limit passes a wide one; a test about a limit sets it and controls the clock (`true`, `sleep`).
+PATIENT = ["--wait", seconds_arg(30)]
+SHORT_WAIT = ["--wait", seconds_arg(2)]   # for a command that prints nothing (`true`): the wait runs out
+
+
+def start_server(lab, host="127.0.0.1", *options, env=None):
+    if "--timeout" not in options:
+        options = ("--timeout", seconds_arg(60), *options)
+    return lab.server(LESSON, "server", host, "0", *options, env=env)
 
 
 def real_output(command):
@@ -66,9 +78,9 @@ def ask(sock, command, size):
 def test_a_long_output_spills_into_the_next_reply_every_time(lab):
     expected = real_output("seq 1 1000")
     assert len(expected) > 2048
-    server = lab.server(LESSON)
+    server = start_server(lab)
     for attempt in range(10):
-        client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), stdin="seq 1 1000\necho hi\n")
+        client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), *PATIENT, stdin="seq 1 1000\necho hi\n")
         assert client.returncode == 0, client.stderr
         assert replies(client.stdout) == [
             ("seq 1 1000", expected[:1024]),     # only the first 1024 bytes ...
@@ -78,7 +90,7 @@ def test_a_long_output_spills_into_the_next_reply_every_time(lab):
 
 
 def test_stdout_then_stderr_raw_and_no_deadlock_on_a_full_stderr_pipe(lab):
-    server = lab.server(LESSON)
+    server = start_server(lab)
     with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
         # stderr is written first, but the server sends stdout bytes, then stderr bytes
         assert ask(sock, b"echo err >&2; echo out", 8) == b"out\nerr\n"
@@ -90,12 +102,15 @@ def test_stdout_then_stderr_raw_and_no_deadlock_on_a_full_stderr_pipe(lab):
 
 
 def test_a_command_without_output_gets_a_bounded_wait_and_a_note(lab):
-    server = lab.server(LESSON)
-    client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), "--wait", "0.5",
+    server = start_server(lab)
+    # one --wait for both commands: short enough to keep the test quick, long enough that
+    # `echo after` answers within it on a loaded sanitizer build
+    client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), *SHORT_WAIT,
                      stdin="true\n\n   \necho after\n")
     assert client.returncode == 0, client.stderr
     assert replies(client.stdout) == [("true", None), ("echo after", b"after\n")]  # empty lines skipped
-    assert "(no reply within 0.5 s: if the command printed nothing, the server sent 0 bytes" in client.stdout
+    assert (f"(no reply within {SHORT_WAIT[1]} s: if the command printed nothing, the server sent 0 bytes"
+            in client.stdout)
     server.wait_for(r"ran 'true': 0 bytes stdout, 0 bytes stderr, exit status 0$")
 
 
@@ -109,7 +124,7 @@ def test_a_non_loopback_address_is_refused(lab, address):
 
 
 def test_other_loopback_addresses_are_fine(lab):
-    server = lab.server(LESSON, "server", "127.0.0.2", "0")
+    server = start_server(lab, "127.0.0.2")
     assert server.host == "127.0.0.2"
     with socket.create_connection(("127.0.0.2", server.port), timeout=WAIT_SECONDS) as sock:
         assert ask(sock, b"echo ok", 3) == b"ok\n"
@@ -117,17 +132,17 @@ def test_other_loopback_addresses_are_fine(lab):
 
 
 def test_allow_remote_binds_everywhere_with_a_warning(lab):
-    server = lab.server(LESSON, "server", "0.0.0.0", "0", "--allow-remote")
+    server = start_server(lab, "0.0.0.0", "--allow-remote")
     assert server.host == "0.0.0.0"
     server.wait_for(r"^server: WARNING: --allow-remote: anyone who can reach 0\.0\.0\.0:\d+ can run any command",
                     stream="stderr")
     # connect only from loopback, never from another machine
-    client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), stdin="echo remote-ok\n")
+    client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), *PATIENT, stdin="echo remote-ok\n")
     assert replies(client.stdout) == [("echo remote-ok", b"remote-ok\n")]
 
 
 def test_an_endless_output_is_cut_at_16_mib_and_the_command_ends(lab):
-    server = lab.server(LESSON)
+    server = start_server(lab)
     with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
         sock.sendall(b"yes")
         sock.shutdown(socket.SHUT_WR)  # the reply ends when the server closes
@@ -159,7 +174,7 @@ def read_line(sock):
 
 
 def test_a_command_that_runs_too_long_is_killed_and_the_server_goes_on(lab):
-    server = lab.server(LESSON, "server", "127.0.0.1", "0", "--timeout", "1")
+    server = start_server(lab, "127.0.0.1", "--timeout", "1")
     with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
         sock.sendall(b"sleep 30 & echo $!; sleep 31; echo never")
         server.wait_for(r"ran 'sleep 30 & echo \$!; sleep 31; echo never': \d+ bytes stdout, 0 bytes stderr, "
@@ -168,13 +183,13 @@ def test_a_command_that_runs_too_long_is_killed_and_the_server_goes_on(lab):
         assert children(server.popen.pid) == []  # the shell was reaped: no zombie
         wait_until(lambda: is_gone(background_pid), "the background sleep to be killed with its group")
         assert ask(sock, b"echo next", 5) == b"next\n"  # same client, next command
-    client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), stdin="echo next client\n")
+    client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), *PATIENT, stdin="echo next client\n")
     assert replies(client.stdout) == [("echo next client", b"next client\n")]
     assert server.popen.poll() is None
 
 
 def test_background_leftovers_are_killed_when_the_command_ends(lab):
-    server = lab.server(LESSON)
+    server = start_server(lab)
     with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
         sock.sendall(b"sleep 60 & echo $!")
         background_pid = int(read_line(sock))
@@ -185,7 +200,7 @@ def test_background_leftovers_are_killed_when_the_command_ends(lab):
 
 def start_raw_client(port, command):
     """The real client with a stdin we keep open, so it stays alive until we kill it."""
-    client = subprocess.Popen([program(LESSON, "client"), "127.0.0.1", str(port)], stdin=subprocess.PIPE,
+    client = subprocess.Popen([program(LESSON, "client"), "127.0.0.1", str(port), *PATIENT], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     client.stdin.write(command + b"\n")
     client.stdin.flush()
@@ -193,7 +208,7 @@ def start_raw_client(port, command):
 
 
 def test_a_client_killed_while_a_large_output_is_sent(lab):
-    server = lab.server(LESSON)
+    server = start_server(lab)
     baseline = server.fd_count()
     # ~11 MB: far more than the socket buffers hold, so the server is still inside send()
     client = start_raw_client(server.port, b"seq 1 1500000")
@@ -208,7 +223,7 @@ def test_a_client_killed_while_a_large_output_is_sent(lab):
         client.stdout.close()
         client.stdin.close()
     server.wait_for(r"^server: send to 127\.0\.0\.1:\d+: (Connection reset by peer|Broken pipe)$", stream="stderr")
-    after = lab.run(LESSON, "client", "127.0.0.1", str(server.port), stdin="echo still here\n")
+    after = lab.run(LESSON, "client", "127.0.0.1", str(server.port), *PATIENT, stdin="echo still here\n")
     assert replies(after.stdout) == [("echo still here", b"still here\n")]
     assert server.popen.poll() is None
     wait_until(lambda: server.fd_count() == baseline, "the server's fd count to return to baseline")
@@ -311,7 +326,7 @@ DEATHS = [dies_at_once_with_fin, dies_at_once_with_rst, dies_mid_command, never_
 
 
 def test_torture_100_clients_dying_at_random_points(lab):
-    server = lab.server(LESSON)
+    server = start_server(lab)
     pid = server.popen.pid
     baseline = server.fd_count()
     rng = random.Random(20261125)
@@ -320,7 +335,7 @@ def test_torture_100_clients_dying_at_random_points(lab):
         death(server.port, rng)
     # a good client afterwards is served exactly as before, mix-up included
     expected = real_output("seq 1 1000")
-    client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), stdin="seq 1 1000\necho hi\n")
+    client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), *PATIENT, stdin="seq 1 1000\necho hi\n")
     assert replies(client.stdout) == [("seq 1 1000", expected[:1024]), ("echo hi", expected[1024:2048])]
     assert server.popen.poll() is None, "the server died"
     wait_until(lambda: server.fd_count() == baseline, f"the server's fd count to return to {baseline}")
@@ -333,7 +348,7 @@ def test_torture_100_clients_dying_at_random_points(lab):
 def test_signals_during_io_do_not_disturb_a_reply(lab):
     # SIGSTOP/SIGCONT and default-ignored signals while the server runs a command and sends
     # ~4.9 MB: every byte still arrives, in order (EINTR is restarted everywhere).
-    server = lab.server(LESSON)
+    server = start_server(lab)
     expected = real_output(BIG)
     with connect(server.port, small_receive_buffer=True) as sock:
         sock.sendall(BIG.encode())
@@ -362,10 +377,10 @@ def test_interrupted_calls_are_restarted(lab, eintr_env):
     # EINTR, as a signal arriving during the call would: the replies are exactly the normal
     # ones, and the server serves a second client. (The shim leaves the commands alone.)
     long_output = real_output("seq 1 1000")
-    server = lab.server(LESSON, env=eintr_env(program(LESSON, "server")))
+    server = start_server(lab, env=eintr_env(program(LESSON, "server")))
     client_env = eintr_env(program(LESSON, "client"))
-    first = lab.run(LESSON, "client", "127.0.0.1", str(server.port), stdin="seq 1 1000\necho hi\n", env=client_env)
-    second = lab.run(LESSON, "client", "127.0.0.1", str(server.port), "--wait", "0.5",
+    first = lab.run(LESSON, "client", "127.0.0.1", str(server.port), *PATIENT, stdin="seq 1 1000\necho hi\n", env=client_env)
+    second = lab.run(LESSON, "client", "127.0.0.1", str(server.port), *SHORT_WAIT,
                      stdin="true\necho after\n", env=client_env)
     for client in (first, second):
         assert client.returncode == 0, client.stderr

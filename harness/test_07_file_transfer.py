@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EINTR_ANNOUNCEMENT, Server, WAIT_SECONDS, program, wait_until
+from conftest import EINTR_ANNOUNCEMENT, Server, WAIT_SECONDS, program, scaled, wait_until
 
 LESSON = "07_file_transfer"
 
@@ -82,7 +82,7 @@ def listing(folder):
 
 
 def upload(lab, server, path, *flags, env=None):
-    return lab.run(LESSON, "client", *flags, str(path), "127.0.0.1", str(server.port), timeout=120, env=env)
+    return lab.run(LESSON, "client", *flags, str(path), "127.0.0.1", str(server.port), timeout=scaled(120), env=env)
 
 
 # --- whole files arrive byte for byte ---------------------------------------------------------
