@@ -180,15 +180,6 @@ def command(argv, what):
     return process.returncode, lines
 
 
-def lesson_targets(lesson):
-    """The lesson's CMake targets, <lesson>_<name>, read from socketlab_program(...) lines."""
-    cmake_lists = ROOT / lesson / "CMakeLists.txt"
-    names = re.findall(r"^\s*socketlab_program\(\s*(\w+)", cmake_lists.read_text(), re.MULTILINE)
-    if not names:
-        raise LabError(f"{lesson}/CMakeLists.txt has no socketlab_program(...) line: nothing to build")
-    return [f"{lesson}_{name}" for name in names]
-
-
 def broken_files(lines):
     """The source files the compiler reported errors in, as paths from the repository's top."""
     files = []
@@ -210,10 +201,10 @@ def build(lesson):
         if status != 0:
             raise LabError("configuring build/ failed; CMake's messages above say why. "
                            "Fix that and run lab.py again: it configures again by itself")
-    targets = lesson_targets(lesson)
+    # The target named after the lesson builds its programs (<lesson>_<name>) and nothing else.
     jobs = str(os.cpu_count() or 2)
-    status, lines = command(["cmake", "--build", "build", "-j", jobs, "--target", *targets],
-                            f"building {lesson} ({len(targets)} programs)")
+    status, lines = command(["cmake", "--build", "build", "-j", jobs, "--target", lesson],
+                            f"building {lesson}'s programs")
     if status != 0:
         files = broken_files(lines)
         where = (f"the compiler found errors in {', '.join(files)}" if files
