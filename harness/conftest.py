@@ -68,6 +68,11 @@ def seconds_arg(seconds):
     return f"{scaled(seconds):g}"
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: builds a temporary copy of the repository (test_lab.py); "
+                                       "-m 'not slow' leaves it out")
+
+
 # Bounded waits. Generous: a passing test never waits this long, only a broken one does.
 WAIT_SECONDS = scaled(20.0)
 

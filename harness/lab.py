@@ -1,24 +1,39 @@
 #!/usr/bin/env python3
 """The student's front door to socketlab (standard library only).
 
+    python3 harness/lab.py                 this help and the list of lessons
     python3 harness/lab.py list            one line per lesson
-    python3 harness/lab.py run 01          build if needed, then run lesson 01's demo:
-                                           start its server on a free port, run its client,
+    python3 harness/lab.py run 01          build lesson 01's programs (only those), then run its
+                                           demo: start its server on a free port, run its client,
                                            print both transcripts, stop the server
+
+Every command in a transcript can be pasted into a shell at the top of the repository. The
+build folder is build/ (the CMake preset `default`); lab.py configures it by itself when it is
+missing, half-made (an earlier configure failed) or made for another copy of the repository.
 """
 
 import argparse
+import os
+import pty
 import re
+import select
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+import termios
+import threading
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_DIR = ROOT / "build"
 READY_LINE = re.compile(r"^listening on (?P<host>\S+):(?P<port>\d+)(?: \((?:tcp|udp)\))?$")
+# How long lab.py waits for a server's first line and for one client run: generous, only a
+# broken program ever takes this long, and then lab.py says so instead of hanging.
+WAIT_SECONDS = 60
 
 # For each lesson: what it shows, the tutorial section, and its demo. In argument
 # lists "{port}" becomes the port the server really bound and "{tmp}" a fresh
@@ -26,6 +41,9 @@ READY_LINE = re.compile(r"^listening on (?P<host>\S+):(?P<port>\d+)(?: \((?:tcp|
 # (a lost reply); each client run is (program, arguments, standard input). A lesson
 # with several experiments lists them under "demos", each a dict(title, server, clients).
 # "files" (optional) are written into {tmp} before the server starts: {name: text}.
+# "prompt" (optional): the client's prompt when a person types; lab.py then types each
+# line of the client's input at that prompt (through a terminal), so the transcript shows
+# every command next to its reply, as on a student's screen.
 LESSONS = {
     "01_tcp_basic": dict(
         summary="TCP client/server: one message, upper-cased reply (tutorial 000 §二.1)",
@@ -44,6 +62,7 @@ LESSONS = {
         server=("server", ["127.0.0.1", "0"]),
         clients=[("client", ["127.0.0.1", "{port}"], "hello\n\nsocket lab\nexit\n"),
                  ("client", ["127.0.0.1", "{port}"], "second client, same server\n")],
+        prompt="请输入发送的消息: ",
     ),
     "04_remote_cmd": dict(
         summary="remote shell, one recv(1024) per command: replies get mixed up (tutorial 000 §三)",
@@ -69,6 +88,7 @@ LESSONS = {
                   "echo hello from the server\ntrue\nseq 1 100000\nls /no/such/dir\necho bye >&2; exit 3\n"),
                  ("client", ["--scheme", "json", "--bench", "2000", "127.0.0.1", "{port}"], None),
                  ("client", ["--scheme", "json", "--two-sends", "--bench", "20", "127.0.0.1", "{port}"], None)],
+        prompt=">>: ",
         show_lines=16,  # seq 1 100000 prints 100000 lines: show its start and end
     ),
     "07_file_transfer": dict(
@@ -80,24 +100,145 @@ LESSONS = {
     ),
 }
 
+USAGE = """\
+usage: python3 harness/lab.py run LESSON    build one lesson's programs and run its demo
+       python3 harness/lab.py list          list the lessons
+LESSON is a number (01) or a folder name (01_tcp_basic)."""
+
+
+class LabError(Exception):
+    """Something a student can fix or report: lab.py prints it on one line, no traceback."""
+
+
+def lesson_list():
+    return "\n".join(f"  {lesson:24} {spec['summary']}" for lesson, spec in LESSONS.items())
+
+
+def usage_error(problem):
+    print(f"lab.py: {problem}\n{USAGE}\n\nlessons:\n{lesson_list()}", file=sys.stderr)
+    sys.exit(2)
+
 
 def find_lesson(name):
     matches = [lesson for lesson in LESSONS if lesson == name or lesson.startswith(name + "_")
                or lesson[:2] == name.zfill(2)]
     if len(matches) != 1:
-        sys.exit(f"lab.py: no lesson called {name!r}; try: python3 harness/lab.py list")
+        usage_error(f"no lesson called {name!r}")
     return matches[0]
 
 
-def build():
-    """Configure once, then build (a no-op when nothing changed)."""
-    if not (BUILD_DIR / "CMakeCache.txt").exists():
-        subprocess.run(["cmake", "--preset", "default"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-    subprocess.run(["cmake", "--build", "--preset", "default"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+def shown(path):
+    """A path as a student types it at the top of the repository: ./build/01_tcp_basic/server."""
+    path = Path(path)
+    return f"./{path.relative_to(ROOT)}" if path.is_relative_to(ROOT) else str(path)
 
 
-def show(label, argv, text, show_lines=None):
-    print(f"[{label}] $ {shlex.join(argv)}")
+# --- building: configure when needed, then only this lesson's targets ---------------------
+
+def cache_entries(cache):
+    entries = {}
+    for line in cache.read_text(errors="replace").splitlines():
+        match = re.match(r"^([A-Za-z_][\w-]*):[A-Z]+=(.*)$", line)
+        if match:
+            entries[match.group(1)] = match.group(2)
+    return entries
+
+
+def why_configure():
+    """Why build/ must be configured before it can build, or None when it is ready."""
+    cache = BUILD_DIR / "CMakeCache.txt"
+    if not cache.exists():
+        return "build/ has not been configured yet"
+    entries = cache_entries(cache)
+    for key, expected in (("CMAKE_HOME_DIRECTORY", ROOT), ("CMAKE_CACHEFILE_DIR", BUILD_DIR)):
+        recorded = entries.get(key)
+        if recorded is None or Path(recorded).resolve() != expected.resolve():
+            # CMake refuses a cache made for another folder; its advice is to delete it.
+            cache.unlink()
+            shutil.rmtree(BUILD_DIR / "CMakeFiles", ignore_errors=True)
+            return f"build/ was configured for another copy of the repository ({recorded})"
+    build_file = "build.ninja" if entries.get("CMAKE_GENERATOR") == "Ninja" else "Makefile"
+    if not (BUILD_DIR / build_file).exists():
+        return f"build/ is half-made (no {build_file}: an earlier configure failed or was stopped)"
+    return None
+
+
+def command(argv, what):
+    """Run a build command with its output on the terminal; return (status, output lines)."""
+    print(f"lab.py: {what}: {shlex.join(argv)}", flush=True)
+    try:
+        process = subprocess.Popen(argv, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True, errors="backslashreplace")
+    except FileNotFoundError:
+        raise LabError(f"{argv[0]} is not installed; the README's Prerequisites section "
+                       "has the one apt-get line that installs everything") from None
+    lines = []
+    with process:
+        for line in process.stdout:  # CMake's own progress lines, as they come
+            print(line, end="", flush=True)
+            lines.append(line)
+    return process.returncode, lines
+
+
+def broken_files(lines):
+    """The source files the compiler reported errors in, as paths from the repository's top."""
+    files = []
+    for line in lines:
+        match = re.match(r"^(.+?):\d+:(?:\d+:)? (?:fatal )?error: ", line)
+        if match:
+            path = Path(match.group(1))
+            name = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+            if name not in files:
+                files.append(name)
+    return files
+
+
+def build(lesson):
+    reason = why_configure()
+    if reason:
+        print(f"lab.py: {reason}")
+        status, _ = command(["cmake", "--preset", "default"], "configuring build/")
+        if status != 0:
+            raise LabError("configuring build/ failed; CMake's messages above say why. "
+                           "Fix that and run lab.py again: it configures again by itself")
+    # The target named after the lesson builds its programs (<lesson>_<name>) and nothing else.
+    jobs = str(os.cpu_count() or 2)
+    status, lines = command(["cmake", "--build", "build", "-j", jobs, "--target", lesson],
+                            f"building {lesson}'s programs")
+    if status != 0:
+        files = broken_files(lines)
+        where = (f"the compiler found errors in {', '.join(files)}" if files
+                 else "the build's messages above say why")
+        raise LabError(f"{lesson} did not build: {where}. The other lessons are not affected: "
+                       "python3 harness/lab.py run NN still runs them")
+
+
+# --- running a demo --------------------------------------------------------------------------
+
+class Output:
+    """Collects a program's output lines in a thread, so that every wait on it has a bound."""
+
+    def __init__(self, stream):
+        self.lines = []
+        self.changed = threading.Condition()
+        self.thread = threading.Thread(target=self._collect, args=(stream,), daemon=True)
+        self.thread.start()
+
+    def _collect(self, stream):
+        for line in stream:
+            with self.changed:
+                self.lines.append(line.rstrip("\n"))
+                self.changed.notify_all()
+        with self.changed:
+            self.changed.notify_all()
+
+    def first_line(self, timeout):
+        with self.changed:
+            self.changed.wait_for(lambda: self.lines or not self.thread.is_alive(), timeout)
+            return self.lines[0] if self.lines else None
+
+
+def show(label, text, show_lines=None):
     lines = text.splitlines()
     if show_lines and len(lines) > show_lines:  # a long transcript: its first and last lines
         half = show_lines // 2
@@ -106,13 +247,86 @@ def show(label, argv, text, show_lines=None):
         print(f"[{label}] {line}")
 
 
+def run_client(argv, cwd, stdin):
+    """Run a client to its end with `stdin` as its input; its stdout and stderr, in order."""
+    try:
+        client = subprocess.run(argv, cwd=cwd, input=stdin,
+                                stdin=subprocess.DEVNULL if stdin is None else None,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,  # one pipe keeps the order
+                                text=True, errors="backslashreplace", timeout=WAIT_SECONDS)
+    except subprocess.TimeoutExpired:
+        raise LabError(f"{shown(argv[0])} did not finish within {WAIT_SECONDS} s; stopped it") from None
+    return client.stdout, client.returncode
+
+
+def type_at_prompt(argv, cwd, stdin, prompt, show_lines):
+    """Run a client whose input is a terminal, and type each line of `stdin` when it shows
+    `prompt`: the transcript shows every command before its reply, even a command with no
+    output at all. After the last line, Ctrl-D (end of input) as a person would."""
+    controller, terminal = pty.openpty()
+    settings = termios.tcgetattr(terminal)
+    settings[3] &= ~termios.ECHO  # the transcript shows the typed line itself, once
+    termios.tcsetattr(terminal, termios.TCSANOW, settings)
+    output, output_end = os.pipe()
+    try:
+        client = subprocess.Popen(argv, cwd=cwd, stdin=terminal, stdout=output_end, stderr=output_end)
+    finally:
+        os.close(terminal)
+        os.close(output_end)
+    deadline = time.monotonic() + WAIT_SECONDS
+    received = b""
+    prompt_bytes = prompt.encode()
+
+    def until_prompt():  # show what the client prints before its next prompt; False once it has ended
+        nonlocal received
+        ended = False
+        while not received.endswith(prompt_bytes):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                client.kill()
+                raise LabError(f"{shown(argv[0])} did not finish within {WAIT_SECONDS} s; stopped it")
+            if select.select([output], [], [], remaining)[0]:
+                chunk = os.read(output, 65536)
+                if not chunk:  # end of its output: the client has ended
+                    ended = True
+                    break
+                received += chunk
+        show("client", received.removesuffix(prompt_bytes).decode(errors="backslashreplace"), show_lines)
+        received = b""
+        return not ended
+
+    try:
+        waiting = until_prompt()
+        for line in stdin.splitlines():
+            if not waiting:
+                break
+            print(f"[client] {prompt}{line}")
+            os.write(controller, line.encode() + b"\n")
+            waiting = until_prompt()
+        if waiting:
+            print(f"[client] {prompt}(Ctrl-D: end of input)")
+            os.write(controller, b"\x04")
+            until_prompt()
+        return client.wait(max(deadline - time.monotonic(), 1))
+    except subprocess.TimeoutExpired:
+        client.kill()
+        raise LabError(f"{shown(argv[0])} did not finish within {WAIT_SECONDS} s; stopped it") from None
+    finally:
+        if client.poll() is None:
+            client.kill()
+            client.wait()
+        os.close(controller)
+        os.close(output)
+
+
 def run_lesson(lesson):
-    for number, demo in enumerate(LESSONS[lesson].get("demos", [LESSONS[lesson]])):
+    spec = LESSONS[lesson]
+    for number, demo in enumerate(spec.get("demos", [spec])):
         if "title" in demo:
             if number > 0:
                 print()
             print(f"=== {demo['title']}")
-        run_demo(lesson, demo)
+        run_demo(lesson, dict(spec, **demo))
 
 
 def run_demo(lesson, spec):
@@ -129,24 +343,30 @@ def run_demo(lesson, spec):
 
         name, args = spec["server"]
         server_argv = [str(BUILD_DIR / lesson / name), *fill(args)]
-        server = subprocess.Popen(server_argv, cwd=tmp, stdout=subprocess.PIPE,
+        print(f"[server] $ {shlex.join([shown(server_argv[0]), *server_argv[1:]])}")
+        server = subprocess.Popen(server_argv, cwd=tmp, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT, text=True, errors="backslashreplace")
-        ready_line = server.stdout.readline().rstrip("\n")
-        ready = READY_LINE.match(ready_line)
-        if not ready:
-            server.kill()
-            sys.exit(f"lab.py: {name} did not start: {ready_line}{server.stdout.read()}")
-        print(f"[server] $ {shlex.join(['./' + name, *fill(args)])}")
-        print(f"[server] {ready_line}")
-        print()
+        server_output = Output(server.stdout)
         try:
+            ready_line = server_output.first_line(WAIT_SECONDS)
+            ready = READY_LINE.match(ready_line or "")
+            if not ready:
+                server.kill()
+                server.wait()
+                server_output.thread.join(WAIT_SECONDS)
+                said = " / ".join(server_output.lines) or "nothing"
+                raise LabError(f"{shown(server_argv[0])} did not start (it said: {said})")
+            print(f"[server] {ready_line}")
+            print()
             for client_name, client_args, stdin in spec["clients"]:
                 client_argv = [str(BUILD_DIR / lesson / client_name), *fill(client_args, ready.group("port"))]
-                client = subprocess.run(client_argv, cwd=tmp, input=stdin, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT,  # one pipe keeps the order of lines
-                                        text=True, errors="backslashreplace", timeout=60)
-                show("client", [f"./{client_name}", *client_argv[1:]], client.stdout, spec.get("show_lines"))
-                print(f"[client] (exit status {client.returncode})")
+                print(f"[client] $ {shlex.join([shown(client_argv[0]), *client_argv[1:]])}")
+                if stdin is not None and "prompt" in spec:
+                    status = type_at_prompt(client_argv, tmp, stdin, spec["prompt"], spec.get("show_lines"))
+                else:
+                    text, status = run_client(client_argv, tmp, stdin)
+                    show("client", text, spec.get("show_lines"))
+                print(f"[client] (exit status {status})")
                 print()
             try:  # a one-client server (lesson 01) ends by itself ...
                 server.wait(timeout=1)
@@ -155,25 +375,44 @@ def run_demo(lesson, spec):
         finally:  # ... the looping ones are stopped, also when a client run failed
             if server.poll() is None:
                 server.terminate()
+                try:
+                    server.wait(5)
+                except subprocess.TimeoutExpired:
+                    server.kill()
             server.wait()
-        for line in server.stdout.read().splitlines():
+            server_output.thread.join(5)
+        for line in server_output.lines[1:]:
             print(f"[server] {line}")
 
 
 def main():
-    parser = argparse.ArgumentParser(description="socketlab: run the lessons")
+    if len(sys.argv) == 1:
+        print(f"{USAGE}\n\nlessons:\n{lesson_list()}")
+        return
+    parser = argparse.ArgumentParser(prog="lab.py", usage=USAGE, add_help=True)
+    parser.error = usage_error  # one format for every usage error: the problem, usage, lessons
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("list", help="list the lessons")
-    run = commands.add_parser("run", help="build if needed and run a lesson's demo")
-    run.add_argument("lesson", help="folder name or number, e.g. 01_tcp_basic or 01")
+    commands.add_parser("list", usage=USAGE).error = usage_error
+    run = commands.add_parser("run", usage=USAGE)
+    run.error = usage_error
+    run.add_argument("lesson", nargs="?")
     options = parser.parse_args()
     if options.command == "list":
-        for lesson, spec in LESSONS.items():
-            print(f"{lesson:24} {spec['summary']}")
+        print(lesson_list())
         return
+    if options.lesson is None:
+        usage_error("run needs a lesson")
     lesson = find_lesson(options.lesson)
-    build()
-    run_lesson(lesson)
+    try:
+        build(lesson)
+        print()
+        run_lesson(lesson)
+    except LabError as error:
+        sys.stdout.flush()
+        print(f"lab.py: {error}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
 
 
 if __name__ == "__main__":

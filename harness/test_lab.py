@@ -1,0 +1,246 @@
+"""harness/lab.py, the students' front door, and a build without pytest (issue 13).
+
+The slow checks (marked `slow`: -m "not slow" leaves them out) configure and build a temporary
+copy of the repository, made from the files git knows (never the build folder), and build one
+lesson at a time: what a student does after a fresh clone, and what goes wrong for them.
+"""
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import lab as front_door
+from conftest import ROOT, Server, program, scaled
+
+# Configuring and building one lesson takes 10-20 s on an idle 2-core machine; a loaded one
+# may need several times that. Only a broken build gets anywhere near this bound.
+BUILD_SECONDS = scaled(300)
+QUICK_SECONDS = scaled(60)
+
+
+def run(argv, cwd, timeout=BUILD_SECONDS):
+    """Run a command to its end (bounded); stdout and stderr kept apart."""
+    return subprocess.run(argv, cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          errors="backslashreplace", timeout=timeout)
+
+
+def lab_py(copy, *args):
+    return run([sys.executable, str(copy / "harness" / "lab.py"), *args], cwd=copy)
+
+
+def no_traceback(result):
+    assert "Traceback" not in result.stdout + result.stderr, result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def copy(tmp_path_factory):
+    """The repository as a fresh clone has it: the files git knows (committed or about to be),
+    no build folder. Shared by this file's slow checks; each one makes the state it needs."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            cwd=ROOT, capture_output=True, timeout=QUICK_SECONDS)
+    if listed.returncode != 0:
+        pytest.fail(f"git ls-files failed in {ROOT}: {listed.stderr.decode(errors='replace')}")
+    copy = tmp_path_factory.mktemp("socketlab-copy")
+    for name in listed.stdout.decode().split("\0"):
+        if name and (ROOT / name).is_file():  # a file deleted but not yet committed is left out
+            (copy / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, copy / name)
+    assert not (copy / "build").exists()
+    return copy
+
+
+# --- quick checks: no build ------------------------------------------------------------------
+
+def test_no_arguments_print_the_usage_and_the_lessons():
+    result = run([sys.executable, str(ROOT / "harness" / "lab.py")], cwd=ROOT, timeout=QUICK_SECONDS)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: python3 harness/lab.py run LESSON")
+    for lesson in front_door.LESSONS:
+        assert re.search(rf"^  {lesson} +\S", result.stdout, re.MULTILINE), result.stdout
+    assert result.stderr == ""
+
+
+@pytest.mark.parametrize("args, problem", [(["run"], "lab.py: run needs a lesson"),
+                                           (["run", "99"], "lab.py: no lesson called '99'"),
+                                           (["fly"], "lab.py: ")],
+                         ids=["run-alone", "unknown-lesson", "unknown-command"])
+def test_a_bad_command_line_says_what_is_wrong_with_the_usage_and_lessons(args, problem):
+    result = run([sys.executable, str(ROOT / "harness" / "lab.py"), *args], cwd=ROOT, timeout=QUICK_SECONDS)
+    assert result.returncode == 2
+    assert result.stderr.startswith(problem), result.stderr
+    assert "usage: python3 harness/lab.py run LESSON" in result.stderr
+    assert "01_tcp_basic" in result.stderr and "07_file_transfer" in result.stderr
+    assert result.stdout == ""
+    no_traceback(result)
+
+
+@pytest.mark.parametrize("lesson", [lesson for lesson, spec in front_door.LESSONS.items() if "prompt" in spec])
+def test_the_prompt_lab_py_types_at_is_the_one_the_client_prints(lesson):
+    # lab.py waits for this prompt before typing each command: a client that printed another
+    # one would leave lab.py waiting until its time limit.
+    prompt = front_door.LESSONS[lesson]["prompt"]
+    assert f'"{prompt}"' in (ROOT / lesson / "client.cpp").read_text()
+
+
+def test_each_command_typed_into_06_is_shown_even_one_with_no_output(lab, tmp_path, capsys):
+    # What `lab.py run 06` does for its first client, with the real programs: `true` prints
+    # nothing, so the transcript is readable only if it shows each command it sends.
+    lesson = "06_framed_fix"
+    server = lab.server(lesson, "server", "--scheme", "json", "127.0.0.1", "0")
+    status = front_door.type_at_prompt(
+        [program(lesson, "client"), "--scheme", "json", "127.0.0.1", str(server.port)], tmp_path,
+        "echo one\ntrue\necho two\n", front_door.LESSONS[lesson]["prompt"], None)
+    assert status == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "[client] >>: echo one", "[client] one",
+        "[client] >>: true",
+        "[client] >>: echo two", "[client] two",
+        "[client] >>: (Ctrl-D: end of input)"]
+
+
+# --- slow checks: configure and build a copy of the repository ------------------------------
+
+@pytest.mark.slow
+def test_the_first_run_builds_only_that_lesson_shows_progress_and_paste_able_commands(copy):
+    shutil.rmtree(copy / "build", ignore_errors=True)
+    result = lab_py(copy, "run", "01")
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "lab.py: configuring build/: cmake --preset default" in out
+    assert "lab.py: building 01_tcp_basic's programs: cmake --build build -j" in out
+    # CMake's own progress lines, one per step, as they happen
+    assert re.search(r"^\[ *\d+%\] Building CXX object 01_tcp_basic/.*server\.cpp\.o$", out, re.MULTILINE), out
+    assert re.search(r"^\[100%\] Built target 01_tcp_basic_client$", out, re.MULTILINE), out
+    assert "[client] HELLO SOCKET" in out
+    # only lesson 01: no other lesson's program, no benchmark program
+    built = sorted(str(path.relative_to(copy / "build")) for path in (copy / "build").glob("*/*")
+                   if path.is_file() and os.access(path, os.X_OK))
+    assert built == ["01_tcp_basic/client", "01_tcp_basic/server"]
+    no_traceback(result)
+
+    # The transcript's commands work when pasted at the top of the repository.
+    server_command = re.search(r"^\[server\] \$ (.*)$", out, re.MULTILINE).group(1)
+    assert server_command == "./build/01_tcp_basic/server 127.0.0.1 0"
+    client_command = re.search(r"^\[client\] \$ (.*)$", out, re.MULTILINE).group(1)
+    assert re.fullmatch(r"\./build/01_tcp_basic/client 127\.0\.0\.1 \d+ 'hello socket'", client_command)
+    server = Server(shlex.split(server_command), cwd=copy)
+    try:
+        client_argv = shlex.split(client_command)
+        client_argv[2] = str(server.port)  # the port this server got
+        client = run(client_argv, cwd=copy, timeout=QUICK_SECONDS)
+        assert client.returncode == 0, client.stderr
+        assert client.stdout.splitlines()[-1] == "HELLO SOCKET"
+    finally:
+        server.stop()
+
+
+@pytest.mark.slow
+def test_a_broken_lesson_stops_only_that_lesson_and_names_the_file(copy):
+    source = copy / "02_udp_basic" / "server.cpp"
+    good = source.read_text()
+    source.write_text(good + "\nint broken(  // a student's half-typed line\n")
+    try:
+        broken = lab_py(copy, "run", "02")
+    finally:
+        source.write_text(good)
+    assert broken.returncode == 1, broken.stdout + broken.stderr
+    assert broken.stderr.splitlines()[-1].startswith(
+        "lab.py: 02_udp_basic did not build: the compiler found errors in 02_udp_basic/server.cpp."), broken.stderr
+    assert re.search(r"02_udp_basic/server\.cpp:\d+:\d+: error:", broken.stdout), broken.stdout  # shown, not hidden
+    assert "[server]" not in broken.stdout  # nothing was run
+    no_traceback(broken)
+
+    source.write_text(good + "\nint broken(\n")
+    try:
+        other = lab_py(copy, "run", "01")  # another lesson still builds and runs
+    finally:
+        source.write_text(good)
+    assert other.returncode == 0, other.stdout + other.stderr
+    assert "[client] HELLO SOCKET" in other.stdout
+
+
+def configured(copy):
+    if not (copy / "build" / "Makefile").exists():
+        result = run(["cmake", "--preset", "default"], cwd=copy)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_a_half_made_build_folder_is_configured_again(copy):
+    # A configure that failed or was stopped leaves a CMakeCache.txt and no Makefile; a build
+    # there fails with "No rule to make target 'Makefile'".
+    configured(copy)
+    (copy / "build" / "Makefile").unlink()
+    result = lab_py(copy, "run", "01")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "lab.py: build/ is half-made (no Makefile: an earlier configure failed or was stopped)" in result.stdout
+    assert "lab.py: configuring build/: cmake --preset default" in result.stdout
+    assert "[client] HELLO SOCKET" in result.stdout
+    no_traceback(result)
+
+
+@pytest.mark.slow
+def test_a_build_folder_made_for_another_copy_is_configured_again(copy, tmp_path):
+    # The repository folder was copied (or moved) with its build/ inside: CMake refuses a
+    # cache made for another folder, and lab.py starts that cache afresh.
+    configured(copy)
+    other = tmp_path / "moved"
+    shutil.copytree(copy, other, symlinks=True)
+    result = lab_py(other, "run", "01")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"lab.py: build/ was configured for another copy of the repository ({copy})" in result.stdout
+    assert "[client] HELLO SOCKET" in result.stdout
+    no_traceback(result)
+
+
+# --- a build without pytest ------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_without_pytest_the_build_works_the_tests_fail_clearly_and_installing_it_turns_them_on(copy, tmp_path):
+    # A Python without pytest: a virtual environment of this one, without its packages.
+    venv = tmp_path / "venv"
+    made = run([sys.executable, "-m", "venv", "--without-pip", str(venv)], cwd=tmp_path, timeout=QUICK_SECONDS)
+    assert made.returncode == 0, made.stderr
+    python = venv / "bin" / "python"
+    build = copy / "build-nopytest"
+    shutil.rmtree(build, ignore_errors=True)
+
+    configure = run(["cmake", "-S", ".", "-B", str(build), f"-DSOCKETLAB_PYTHON={python}"], cwd=copy)
+    assert configure.returncode == 0, configure.stdout + configure.stderr
+    status = [line.removeprefix("-- ") for line in configure.stdout.splitlines() if "tests are off" in line]
+    assert len(status) == 1, configure.stdout
+    message = status[0]
+    assert f"SOCKETLAB_PYTHON={python} cannot import pytest" in message
+    assert "python3-pytest" in message
+
+    built = run(["cmake", "--build", str(build), "-j", "2", "--target", "01_tcp_basic"], cwd=copy)
+    assert built.returncode == 0, built.stdout + built.stderr
+
+    # Every test is still there, under its name and label, and fails with that message.
+    for selection in ([], ["-L", "05"], ["-R", "lab_front_door"]):
+        tests = run(["ctest", "--test-dir", str(build), "--output-on-failure", *selection], cwd=copy)
+        assert tests.returncode != 0, tests.stdout
+        assert message in tests.stdout, tests.stdout
+        assert "tests passed" in tests.stdout and "0% tests passed" in tests.stdout, tests.stdout
+
+    # "Installing pytest" for that Python changes a folder on its sys.path: the next build
+    # reconfigures by itself, and the tests run for real, each check listed, with a report.
+    site_packages = run([str(python), "-c", "import site; print(site.getsitepackages()[0])"],
+                        cwd=tmp_path, timeout=QUICK_SECONDS).stdout.strip()
+    pytest_home = Path(pytest.__file__).resolve().parent.parent
+    Path(site_packages, "installed-pytest.pth").write_text(f"{pytest_home}\n")
+    rebuilt = run(["cmake", "--build", str(build), "-j", "2", "--target", "01_tcp_basic"], cwd=copy)
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    assert f"-- socketlab: tests on, run with {python} -m pytest" in rebuilt.stdout, rebuilt.stdout
+    tests = run(["ctest", "--test-dir", str(build), "-R", "^01_tcp_basic$", "-V"], cwd=copy)
+    assert tests.returncode == 0, tests.stdout + tests.stderr
+    assert "PASSED test_01_tcp_basic.py::test_client_gets_the_reply_upper_cased" in tests.stdout
+    report = (build / "junit" / "01_tcp_basic.xml").read_text()
+    assert '<testsuite name="01_tcp_basic"' in report
+    assert 'name="test_client_gets_the_reply_upper_cased"' in report
