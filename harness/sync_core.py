@@ -18,8 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # original -> the lesson folders that hold a copy of it
 SHARED = {
-    "01_tcp_basic/socket_core.h": ["02_udp_basic", "04_remote_cmd", "05_sticky_packet_demo",
-                                   "06_framed_fix", "07_file_transfer"],
+    "01_tcp_basic/socket_core.h": ["02_udp_basic", "03_loop_server", "04_remote_cmd",
+                                   "05_sticky_packet_demo", "06_framed_fix", "07_file_transfer"],
     "04_remote_cmd/run_command.h": ["06_framed_fix"],
 }
 
