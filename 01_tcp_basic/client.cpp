@@ -7,23 +7,19 @@
 
 #include <string>
 
-#include "helpers.h"
+#include "socket_core.h"
 
 constexpr std::size_t kBufSize = 1024;  // client.recv(1024)
 constexpr const char* kUsage = "client [host] [port] [message]   (default 127.0.0.1 9939 \"hello socket\")";
 
 int main(int argc, char* argv[]) {
+    const CommandLine line = parse_command_line("client", kUsage, argc, argv, {}, 3);  // quote a message with spaces
     std::string host = "127.0.0.1";
     std::uint16_t port = 9939;
     std::string message = "hello socket";
-    if (argc > 1 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) {
-        std::printf("usage: %s\n", kUsage);
-        return 0;
-    }
-    if (argc > 4) usage_error("client", kUsage, "too many arguments (quote a message that has spaces)");
-    if (argc > 1) host = argv[1];
-    if (argc > 2) port = parse_port("client", argv[2], /*zero_allowed=*/false, kUsage);
-    if (argc > 3) message = argv[3];
+    if (line.positional.size() > 0) host = line.positional[0];
+    if (line.positional.size() > 1) port = parse_port("client", line.positional[1], /*zero_allowed=*/false, kUsage);
+    if (line.positional.size() > 2) message = line.positional[2];
 
     // 1. socket: the same kind of socket as the server's, TCP over IPv4
     Fd sock{::socket(AF_INET, SOCK_STREAM, 0)};
@@ -54,7 +50,8 @@ int main(int argc, char* argv[]) {
         if (received == 0) break;
         reply.append(buf, static_cast<std::size_t>(received));
     }
-    print_line(reply);
+    std::fwrite(reply.data(), 1, reply.size(), stdout);  // bytes, NUL included: written with their length
+    std::printf("\n");
 
     // 5. close: sock closes itself (Fd's destructor)
     return 0;

@@ -14,22 +14,18 @@
 #include <cctype>
 #include <string>
 
-#include "helpers.h"
+#include "socket_core.h"
 
 constexpr int kBacklog = 5;                // server.listen(5): 半连接池大小
 constexpr std::size_t kBufSize = 1024;     // connect.recv(1024): at most 1024 bytes per call
 constexpr const char* kUsage = "server [host] [port]   (default 127.0.0.1 9939; port 0 = any free port)";
 
 int main(int argc, char* argv[]) {
+    const CommandLine line = parse_command_line("server", kUsage, argc, argv, {}, 2);
     std::string host = "127.0.0.1";
     std::uint16_t port = 9939;
-    if (argc > 1 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) {
-        std::printf("usage: %s\n", kUsage);
-        return 0;
-    }
-    if (argc > 3) usage_error("server", kUsage, "too many arguments");
-    if (argc > 1) host = argv[1];
-    if (argc > 2) port = parse_port("server", argv[2], /*zero_allowed=*/true, kUsage);
+    if (line.positional.size() > 0) host = line.positional[0];
+    if (line.positional.size() > 1) port = parse_port("server", line.positional[1], /*zero_allowed=*/true, kUsage);
 
     // 1. socket: AF_INET + SOCK_STREAM = IPv4 + TCP (tutorial: "基于tcp的流式协议的套接字对象")
     Fd listener{::socket(AF_INET, SOCK_STREAM, 0)};
@@ -85,7 +81,8 @@ int main(int argc, char* argv[]) {
         }
     }
     std::printf("received %zu bytes: ", message.size());
-    print_line(message);
+    std::fwrite(message.data(), 1, message.size(), stdout);  // bytes, NUL included: written with their length
+    std::printf("\n");
 
     // 6. close: conn and listener close themselves here (Fd's destructor)
     return 0;

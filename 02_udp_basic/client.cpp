@@ -19,45 +19,24 @@
 #include <string>
 #include <vector>
 
-#include "helpers.h"
+#include "socket_core.h"
 
 constexpr std::size_t kBufSize = 1024;  // client.recvfrom(1024)
 constexpr const char* kUsage =
     "client [--timeout SECONDS] [host] [port] [message ...]   "
     "(default 2 s, 127.0.0.1 9939, \"hello socket\"; each message is one datagram)";
 
-// "2" or "0.5" -> how long to wait for each reply. 0 is refused: to SO_RCVTIMEO it means "forever".
-double parse_seconds(const char* text) {
-    char* end = nullptr;
-    errno = 0;
-    const double seconds = std::strtod(text, &end);
-    if (*text == '\0' || *end != '\0' || errno != 0 || !(seconds >= 0.001 && seconds <= 3600)) {
-        usage_error("client", kUsage, std::string("bad timeout '") + text + "': want seconds, 0.001-3600");
-    }
-    return seconds;
-}
-
 int main(int argc, char* argv[]) {
+    // Options before or after the rest; `--` before a message that starts with '-'.
+    const CommandLine line = parse_command_line("client", kUsage, argc, argv, {"--timeout SECONDS"}, SIZE_MAX);
     double timeout = 2.0;
     std::string host = "127.0.0.1";
     std::uint16_t port = 9939;
-    std::vector<std::string> messages;
-    if (argc > 1 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) {
-        std::printf("usage: %s\n", kUsage);
-        return 0;
-    }
-    int next = 1;
-    if (next < argc && std::string(argv[next]) == "--timeout") {
-        if (next + 1 >= argc) usage_error("client", kUsage, "--timeout needs a number of seconds");
-        timeout = parse_seconds(argv[next + 1]);
-        next += 2;
-    }
-    if (next < argc && argv[next][0] == '-') {
-        usage_error("client", kUsage, std::string("unknown option '") + argv[next] + "'");
-    }
-    if (next < argc) host = argv[next++];
-    if (next < argc) port = parse_port("client", argv[next++], /*zero_allowed=*/false, kUsage);
-    messages.assign(argv + next, argv + argc);  // "" stays: an empty datagram is a real message
+    for (const auto& [option, value] : line.options) timeout = parse_seconds("client", kUsage, option, value);
+    if (line.positional.size() > 0) host = line.positional[0];
+    if (line.positional.size() > 1) port = parse_port("client", line.positional[1], /*zero_allowed=*/false, kUsage);
+    std::vector<std::string> messages;  // "" stays: an empty datagram is a real message
+    if (line.positional.size() > 2) messages.assign(line.positional.begin() + 2, line.positional.end());
     if (messages.empty()) messages.push_back("hello socket");
 
     // 1. socket: the same kind as the server's, UDP over IPv4
@@ -82,7 +61,7 @@ int main(int argc, char* argv[]) {
         } while (sent < 0 && errno == EINTR);
         if (sent < 0) die("client: sendto");  // e.g. "Message too long" above 65507 bytes
         std::printf("sendto -> %zd bytes to %s: %s\n", sent, to_string(server).c_str(),
-                    quoted(message.data(), message.size()).c_str());
+                    quoted(message).c_str());
         std::fflush(stdout);
     }
 
@@ -107,7 +86,7 @@ int main(int argc, char* argv[]) {
         const std::size_t kept = std::min(size, sizeof buf);
         std::string line = "recvfrom -> " + std::to_string(size) + " bytes from " + to_string(from);
         if (kept < size) line += " (truncated to " + std::to_string(kept) + ": the rest is lost)";
-        std::printf("%s: %s\n", line.c_str(), quoted(buf, kept).c_str());
+        std::printf("%s: %s\n", line.c_str(), quoted({buf, kept}).c_str());
         std::fflush(stdout);
         ++replies;
     }

@@ -16,21 +16,17 @@
 #include <cctype>
 #include <string>
 
-#include "helpers.h"
+#include "socket_core.h"
 
 constexpr std::size_t kBufSize = 1024;  // server.recvfrom(1024): at most 1024 bytes per datagram
 constexpr const char* kUsage = "server [host] [port]   (default 127.0.0.1 9939; port 0 = any free port)";
 
 int main(int argc, char* argv[]) {
+    const CommandLine line = parse_command_line("server", kUsage, argc, argv, {}, 2);
     std::string host = "127.0.0.1";
     std::uint16_t port = 9939;
-    if (argc > 1 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) {
-        std::printf("usage: %s\n", kUsage);
-        return 0;
-    }
-    if (argc > 3) usage_error("server", kUsage, "too many arguments");
-    if (argc > 1) host = argv[1];
-    if (argc > 2) port = parse_port("server", argv[2], /*zero_allowed=*/true, kUsage);
+    if (line.positional.size() > 0) host = line.positional[0];
+    if (line.positional.size() > 1) port = parse_port("server", line.positional[1], /*zero_allowed=*/true, kUsage);
 
     // 1. socket: AF_INET + SOCK_DGRAM = IPv4 + UDP (tutorial: "基于UDP协议的报式套接字对象")
     Fd sock{::socket(AF_INET, SOCK_DGRAM, 0)};
@@ -65,7 +61,7 @@ int main(int argc, char* argv[]) {
         const std::size_t kept = std::min(size, sizeof buf);
         std::string line = "recvfrom -> " + std::to_string(size) + " bytes from " + to_string(client);
         if (kept < size) line += " (truncated to " + std::to_string(kept) + ": the rest is lost)";
-        std::printf("%s: %s\n", line.c_str(), quoted(buf, kept).c_str());
+        std::printf("%s: %s\n", line.c_str(), quoted({buf, kept}).c_str());
         std::fflush(stdout);
 
         // 4. sendto: answer that sender with the upper-cased bytes (server.sendto(data.upper(), client_addr)).

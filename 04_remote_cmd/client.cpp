@@ -14,35 +14,25 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <iostream>
 #include <string>
 
-#include "helpers.h"
+#include "socket_core.h"
 
 constexpr std::size_t kBufSize = 1024;  // cmd_res = client.recv(1024)
 constexpr int kFillMs = 500;            // once a reply has begun, how long it may take to reach 1024 bytes
 constexpr const char* kUsage = "client [host] [port] [--wait SECONDS]   (default 127.0.0.1 9939, wait 2)";
 
 int main(int argc, char* argv[]) {
+    const CommandLine line = parse_command_line("client", kUsage, argc, argv, {"--wait SECONDS"}, 2);
     std::string host = "127.0.0.1";
     std::uint16_t port = 9939;
-    int wait_ms = 2000;
-    int positional = 0;
-    for (int i = 1; i < argc; ++i) {
-        const std::string arg = argv[i];
-        if (arg == "--help" || arg == "-h") {
-            std::printf("usage: %s\n", kUsage);
-            return 0;
-        } else if (arg == "--wait") {
-            wait_ms = parse_seconds("client", "--wait", i + 1 < argc ? argv[++i] : nullptr, kUsage);
-        } else if (arg[0] == '-' || positional == 2) {
-            usage_error("client", kUsage, "unexpected argument '" + arg + "'");
-        } else if (positional++ == 0) {
-            host = arg;
-        } else {
-            port = parse_port("client", argv[i], /*zero_allowed=*/false, kUsage);
-        }
-    }
+    if (line.positional.size() > 0) host = line.positional[0];
+    if (line.positional.size() > 1) port = parse_port("client", line.positional[1], /*zero_allowed=*/false, kUsage);
+    double wait = 2;
+    for (const auto& [option, value] : line.options) wait = parse_seconds("client", kUsage, option, value);  // --wait
+    const int wait_ms = static_cast<int>(std::ceil(wait * 1000));
     const bool interactive = ::isatty(STDIN_FILENO);
 
     // 1. socket

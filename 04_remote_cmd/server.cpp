@@ -16,40 +16,41 @@
 
 #include <string>
 
-#include "helpers.h"
+#include "run_command.h"
+#include "socket_core.h"
 
-constexpr int kBacklog = 5;             // server.listen(5)
-constexpr std::size_t kBufSize = 1024;  // cmd = connect.recv(1024)
+constexpr int kBacklog = 5;                        // server.listen(5)
+constexpr std::size_t kBufSize = 1024;             // cmd = connect.recv(1024)
+constexpr std::size_t kMaxOutputBytes = 16 << 20;  // stdout + stderr: `yes` must not eat all our memory
 constexpr const char* kUsage =
     "server [host] [port] [--timeout SECONDS] [--allow-remote]   (default 127.0.0.1 9939, timeout 10)";
 
+// For the log: "exit status 0", "killed after the 10 s timeout", "killed by signal Killed".
+std::string how_it_ended(const CommandResult& r, double timeout) {
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%g", timeout);
+    if (r.too_large) return "killed: more than " + std::to_string(kMaxOutputBytes) + " bytes of output, refused";
+    if (r.timed_out) return std::string("killed after the ") + seconds + " s timeout";
+    if (r.signal != 0) return std::string("killed by signal ") + ::strsignal(r.signal);
+    return "exit status " + std::to_string(r.exit_code);
+}
+
 int main(int argc, char* argv[]) {
+    const CommandLine line =
+        parse_command_line("server", kUsage, argc, argv, {"--timeout SECONDS", "--allow-remote"}, 2);
     std::string host = "127.0.0.1";
     std::uint16_t port = 9939;
-    int timeout_ms = 10000;
+    if (line.positional.size() > 0) host = line.positional[0];
+    if (line.positional.size() > 1) port = parse_port("server", line.positional[1], /*zero_allowed=*/true, kUsage);
+    double timeout = 10;
     bool allow_remote = false;
-    int positional = 0;
-    for (int i = 1; i < argc; ++i) {
-        const std::string arg = argv[i];
-        if (arg == "--help" || arg == "-h") {
-            std::printf("usage: %s\n", kUsage);
-            return 0;
-        } else if (arg == "--timeout") {
-            timeout_ms = parse_seconds("server", "--timeout", i + 1 < argc ? argv[++i] : nullptr, kUsage);
-        } else if (arg == "--allow-remote") {
-            allow_remote = true;
-        } else if (arg[0] == '-' || positional == 2) {
-            usage_error("server", kUsage, "unexpected argument '" + arg + "'");
-        } else if (positional++ == 0) {
-            host = arg;
-        } else {
-            port = parse_port("server", argv[i], /*zero_allowed=*/true, kUsage);
-        }
+    for (const auto& [option, value] : line.options) {
+        if (option == "--timeout") timeout = parse_seconds("server", kUsage, option, value);
+        if (option == "--allow-remote") allow_remote = true;
     }
     const sockaddr_in address = ipv4_address("server", host, port);
     // 127.0.0.0/8 is loopback; anything else (0.0.0.0 = every interface!) lets other machines in.
-    const bool loopback = (ntohl(address.sin_addr.s_addr) >> 24) == 127;
-    if (!loopback && !allow_remote) {
+    if (!is_loopback(address) && !allow_remote) {
         usage_error("server", kUsage, "refusing to listen on " + host + ": not a loopback address, and this server "
                     "runs any command it is sent (pass --allow-remote if you really mean it)");
     }
@@ -100,15 +101,20 @@ int main(int argc, char* argv[]) {
 
             // 6. run it: subprocess.Popen(cmd, shell=True, stdout=PIPE, stderr=PIPE)
             CommandResult result;
-            if (command.find('\0') != std::string::npos) {
-                result.how_it_ended = "not run: the command contains a NUL byte";
-            } else if (!run_command(command, timeout_ms, result)) {
-                std::fprintf(stderr, "server: posix_spawn /bin/sh: %s\n", std::strerror(errno));
-                break;
+            std::string ended = "not run: the command contains a NUL byte";  // argv strings end at a NUL
+            if (command.find('\0') == std::string::npos) {
+                if (!run_command(command, timeout, kMaxOutputBytes, result)) {
+                    std::fprintf(stderr, "server: posix_spawn /bin/sh: %s\n", std::strerror(errno));
+                    break;
+                }
+                ended = how_it_ended(result, timeout);
             }
-            std::printf("%s ran '%s': %zu bytes stdout, %zu bytes stderr, %s\n", who.c_str(), command.c_str(),
-                        result.out.size(), result.err.size(), result.how_it_ended.c_str());
+            std::printf("%s ran %s: %zu bytes stdout, %zu bytes stderr, %s\n", who.c_str(), quoted(command).c_str(),
+                        result.out.size(), result.err.size(), ended.c_str());
             std::fflush(stdout);
+            if (result.too_large) {  // the output policy (README): a notice, never a cut reply
+                result.err = "server: output of more than " + std::to_string(kMaxOutputBytes) + " bytes refused\n";
+            }
 
             // 7. send stdout, then stderr: raw bytes, no header — the client cannot tell where they end
             if (!send_all(conn.fd, result.out.data(), result.out.size()) ||

@@ -11,7 +11,7 @@
 //
 // The first half of this file (encode_*/decode_*) never touches a socket, so it can be
 // unit-tested (framing_test.cpp) and fuzzed (harness/fuzz/). The second half is the
-// socket side: send_all (one sendmsg for header + body) and recv_exact (UNP's readn).
+// socket side: send_all (one sendmsg for header + body) and socket_core.h's recv_exact.
 #pragma once
 
 #include <sys/socket.h>
@@ -19,6 +19,8 @@
 #include <sys/uio.h>
 
 #include <nlohmann/json.hpp>
+
+#include "socket_core.h"  // recv_exact, quoted
 
 #include <cerrno>
 #include <cstdint>
@@ -52,25 +54,6 @@ constexpr std::size_t kFixedHeaderSize = 4;                // struct.calcsize('!
 constexpr std::size_t kMaxJsonHeaderSize = 64 * 1024;      // a JSON header is small; refuse more
 constexpr std::size_t kMaxAckDigits = 20;                  // 18446744073709551615 has 20 digits
 constexpr std::string_view kRecvReady = "recv_ready";      // tutorial 002 §4.2 解决方案1
-
-// Bytes from the wire, safe to put in a log line or a JSON string: printable ASCII as is,
-// everything else as \xNN, at most `max` bytes shown.
-inline std::string printable(std::string_view bytes, std::size_t max = 40) {
-    std::string shown;
-    for (std::size_t i = 0; i < bytes.size() && i < max; ++i) {
-        const auto c = static_cast<unsigned char>(bytes[i]);
-        if (c >= 0x20 && c < 0x7f && c != '\\') {
-            shown += static_cast<char>(c);
-        } else {
-            static const char digits[] = "0123456789abcdef";
-            shown += "\\x";
-            shown += digits[c >> 4];
-            shown += digits[c & 15];
-        }
-    }
-    if (bytes.size() > max) shown += "...";
-    return shown;
-}
 
 // A decoded length, or why there is none (error empty = ok).
 struct Length {
@@ -113,21 +96,21 @@ inline Length decode_ack_length(std::string_view line, std::uint64_t limit) {
     const bool ended = !line.empty() && line.back() == '\n';
     const std::string_view digits = ended ? line.substr(0, line.size() - 1) : line;
     if (!ended && digits.size() <= kMaxAckDigits) {
-        return {0, "length line '" + printable(line) + "' does not end with a newline"};
+        return {0, "length line " + quoted(line, 40) + " does not end with a newline"};
     }
     if (digits.empty() || digits.size() > kMaxAckDigits) {
-        return {0, "length '" + printable(digits) + "' is not a number of 1-20 digits"};
+        return {0, "length " + quoted(digits, 40) + " is not a number of 1-20 digits"};
     }
     std::uint64_t value = 0;
     for (const char c : digits) {
-        if (c < '0' || c > '9') return {0, "length '" + printable(digits) + "' is not a number"};
+        if (c < '0' || c > '9') return {0, "length " + quoted(digits, 40) + " is not a number"};
         const std::uint64_t digit = static_cast<std::uint64_t>(c - '0');
         if (digit > limit || value > (limit - digit) / 10)
-            return {0, "length " + printable(digits) + " exceeds the limit of " + std::to_string(limit) + " bytes"};
+            return {0, "length " + std::string(digits) + " exceeds the limit of " + std::to_string(limit) + " bytes"};
         value = value * 10 + digit;
     }
     if (digits.size() > 1 && digits[0] == '0') {
-        return {0, "length '" + printable(digits) + "' has a leading zero"};
+        return {0, "length " + quoted(digits, 40) + " has a leading zero"};
     }
     return {value, ""};
 }
@@ -189,7 +172,7 @@ inline bool parse_object(std::string_view text, std::initializer_list<const char
         bool known = false;
         for (const char* field : fields) known = known || item.key() == field;
         if (!known) {
-            error = "JSON header has an unknown field '" + printable(item.key()) + "'";
+            error = "JSON header has an unknown field " + quoted(item.key(), 40);
             return false;
         }
     }
@@ -207,8 +190,9 @@ inline bool get_integer(const json& object, const char* field, std::int64_t lowe
         value = static_cast<std::uint64_t>(item.get<std::int64_t>());
         return true;
     }
-    error = std::string("JSON header field '") + field + "' must be an integer in " + range + ", not " +
-            printable(item.dump(-1, ' ', true, json::error_handler_t::replace));
+    std::string shown = item.dump(-1, ' ', /*ensure_ascii=*/true, json::error_handler_t::replace);
+    if (shown.size() > 40) shown = shown.substr(0, 40) + "...";  // printable ASCII; never echoed whole
+    error = std::string("JSON header field '") + field + "' must be an integer in " + range + ", not " + shown;
     return false;
 }
 }  // namespace detail
@@ -277,22 +261,6 @@ inline bool send_all(int fd, const std::vector<std::string_view>& pieces) {
         }
     }
     return true;
-}
-
-// UNP's readn: exactly `size` bytes unless the stream ends first. Returns the count received
-// (less than size only at end of stream), or -1 with errno set. Restarts on EINTR.
-inline ssize_t recv_exact(int fd, char* data, std::size_t size) {
-    std::size_t received = 0;
-    while (received < size) {
-        const ssize_t n = ::recv(fd, data + received, size - received, 0);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        if (n == 0) break;  // end of stream: the peer closed (or half-closed) its side
-        received += static_cast<std::size_t>(n);
-    }
-    return static_cast<ssize_t>(received);
 }
 
 // What a receive gave: the body, or `ended` (the peer closed cleanly BETWEEN messages),
@@ -382,7 +350,7 @@ inline Received recv_ack_message(int fd, std::uint64_t limit) {
             if (line.empty())
                 r.ended = true;
             else
-                r.error = "truncated length line '" + printable(line) + "'";
+                r.error = "truncated length line " + quoted(line, 40);
             return r;
         }
         line += c;
@@ -413,7 +381,7 @@ inline std::string send_ack_message(int fd, const std::vector<std::string_view>&
     const ssize_t got = recv_exact(fd, answer, sizeof answer);
     if (got < 0) return errno_text("recv");
     if (std::string_view(answer, static_cast<std::size_t>(got)) != kRecvReady) {
-        return "expected 'recv_ready', got '" + printable({answer, static_cast<std::size_t>(got)}) + "'";
+        return "expected \"recv_ready\", got " + quoted({answer, static_cast<std::size_t>(got)});
     }
     return send_all(fd, body_pieces) ? "" : errno_text("send");
 }

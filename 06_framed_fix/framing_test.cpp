@@ -74,7 +74,7 @@ int main() {
     for (const char* bad :
          {"abc\n", "-1\n", "+1\n", " 1\n", "1 \n", "0x10\n", "1.5\n", "1e3\n", "\n", "12\r\n", "1\n\n"}) {
         const Length decoded = decode_ack_length(bad, limit);
-        check(!decoded.error.empty() && decoded.value == 0, std::string("ack: '") + printable(bad) + "' is refused");
+        check(!decoded.error.empty() && decoded.value == 0, "ack: " + quoted(bad) + " is refused");
     }
     check_error(decode_ack_length("007\n", limit).error, "leading zero", "ack: 007");
 
@@ -95,7 +95,7 @@ int main() {
                 "json: negative");
     check_error(decode_request_header("{\"command_size\": 1.5}", limit).error, "'command_size' must be an integer",
                 "json: float");
-    check_error(decode_request_header("{\"command_size\": 1, \"x\": 2}", limit).error, "unknown field 'x'",
+    check_error(decode_request_header("{\"command_size\": 1, \"x\": 2}", limit).error, "unknown field \"x\"",
                 "json: extra field");
     check_error(decode_request_header("{\"command_size\": 1e999}", limit).error, "number overflow",
                 "json: 1e999 (out_of_range)");

@@ -50,29 +50,14 @@ void show_progress(std::uint64_t done, std::uint64_t total, Clock::time_point st
 }
 
 int main(int argc, char* argv[]) {
+    const CommandLine line = parse_command_line("client", kUsage, argc, argv, {"--progress"}, 3);
     std::string host = "127.0.0.1";
     std::uint16_t port = 9999;  // ip_port = ('127.0.0.1', 9999)
-    bool progress = ::isatty(STDERR_FILENO);  // a bar only where a person is watching
-    std::vector<std::string> positional;
-    for (int i = 1; i < argc; ++i) {
-        const std::string arg = argv[i];
-        if (arg == "--help" || arg == "-h") {
-            std::printf("usage: %s\n", kUsage);
-            return 0;
-        }
-        if (arg == "--progress") {
-            progress = true;
-        } else if (arg.size() > 1 && arg[0] == '-') {
-            usage_error("client", kUsage, "unknown option '" + arg + "'");
-        } else {
-            positional.push_back(arg);
-        }
-    }
-    if (positional.empty()) usage_error("client", kUsage, "which FILE?");
-    if (positional.size() > 3) usage_error("client", kUsage, "too many arguments");
-    const std::string path = positional[0];
-    if (positional.size() > 1) host = positional[1];
-    if (positional.size() > 2) port = parse_port("client", positional[2].c_str(), /*zero_allowed=*/false, kUsage);
+    const bool progress = !line.options.empty() || ::isatty(STDERR_FILENO);  // --progress, or a person watching
+    if (line.positional.empty()) usage_error("client", kUsage, "which FILE?");
+    const std::string path = line.positional[0];
+    if (line.positional.size() > 1) host = line.positional[1];
+    if (line.positional.size() > 2) port = parse_port("client", line.positional[2], /*zero_allowed=*/false, kUsage);
 
     // The file first (with open(...,'rb') as f): its size and plain name go in the header.
     Fd file{::open(path.c_str(), O_RDONLY)};

@@ -105,30 +105,16 @@ json receive_upload(int conn, const std::string& dir, int dir_fd, bool overwrite
 }
 
 int main(int argc, char* argv[]) {
+    const CommandLine line = parse_command_line("server", kUsage, argc, argv, {"--dir DIR", "--overwrite"}, 2);
     std::string dir = "received", host = "127.0.0.1";
     std::uint16_t port = 9999;  // ip_port = ('127.0.0.1', 9999)
     bool overwrite = false;
-    std::vector<std::string> positional;
-    for (int i = 1; i < argc; ++i) {
-        const std::string arg = argv[i];
-        if (arg == "--help" || arg == "-h") {
-            std::printf("usage: %s\n", kUsage);
-            return 0;
-        }
-        if (arg == "--overwrite") {
-            overwrite = true;
-        } else if (arg == "--dir") {
-            if (++i == argc) usage_error("server", kUsage, "--dir needs a folder");
-            dir = argv[i];
-        } else if (arg.size() > 1 && arg[0] == '-') {
-            usage_error("server", kUsage, "unknown option '" + arg + "'");
-        } else {
-            positional.push_back(arg);
-        }
+    for (const auto& [option, value] : line.options) {
+        if (option == "--dir") dir = value;
+        if (option == "--overwrite") overwrite = true;
     }
-    if (positional.size() > 2) usage_error("server", kUsage, "too many arguments");
-    if (positional.size() > 0) host = positional[0];
-    if (positional.size() > 1) port = parse_port("server", positional[1].c_str(), /*zero_allowed=*/true, kUsage);
+    if (line.positional.size() > 0) host = line.positional[0];
+    if (line.positional.size() > 1) port = parse_port("server", line.positional[1], /*zero_allowed=*/true, kUsage);
     ::signal(SIGXFSZ, SIG_IGN);  // over `ulimit -f`: let write() fail with EFBIG, do not kill the server
 
     if (::mkdir(dir.c_str(), 0777) < 0 && errno != EEXIST) die(("server: mkdir " + dir).c_str());

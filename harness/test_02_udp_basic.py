@@ -27,7 +27,8 @@ PATIENT = ["--timeout", seconds_arg(20)]
 
 
 def quoted(data: bytes) -> str:
-    """How the lesson's programs show a datagram's bytes on a log line (helpers.h quoted())."""
+    """How the lesson's programs show a datagram's bytes on a log line (socket_core.h quoted(),
+    for the ASCII and well-formed UTF-8 the tests send)."""
     text = bytearray(b'"')
     for byte in data:
         if byte in b'"\\':
@@ -36,6 +37,8 @@ def quoted(data: bytes) -> str:
             text += b"\\n"
         elif byte == ord("\t"):
             text += b"\\t"
+        elif byte == ord("\r"):
+            text += b"\\r"
         elif byte < 0x20 or byte == 0x7F:
             text += b"\\x%02x" % byte
         else:
@@ -232,6 +235,19 @@ def test_bytes_are_bytes(lab):
             assert python_client.recvfrom(65536) == (message.upper(), to_server)
             server.wait_for(exactly(recvfrom_line(len(message), me, message)))
     assert_still_serving(lab, server)
+
+
+def test_bytes_that_could_drive_a_terminal_are_escaped_in_the_log(lab):
+    # ESC (colours, cursor moves), CR (overwrites the line), U+202E (shows the rest backwards),
+    # a C1 control (U+009B, a one-byte CSI) and bytes that are not UTF-8: all escaped; 你好 stays.
+    server = lab.server(LESSON)
+    message = b"\x1b[31mred\r\xe2\x80\xae\xc2\x9b\xff\xe4\xbd " + "你好".encode()
+    with udp_socket() as python_client:
+        me = python_client.getsockname()
+        python_client.sendto(message, ("127.0.0.1", server.port))
+        assert python_client.recvfrom(65536)[0] == message.upper()
+    shown = '"\\x1b[31mred\\r\\u202e\\u009b\\xff\\xe4\\xbd 你好"'
+    server.wait_for(exactly(f"recvfrom -> {len(message)} bytes from {me[0]}:{me[1]}: {shown}"))
 
 
 def test_a_sender_that_is_gone_before_the_reply_does_not_stop_the_server(lab):

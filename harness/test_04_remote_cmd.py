@@ -86,7 +86,7 @@ def test_a_long_output_spills_into_the_next_reply_every_time(lab):
             ("seq 1 1000", expected[:1024]),     # only the first 1024 bytes ...
             ("echo hi", expected[1024:2048]),    # ... and `echo hi` gets the next 1024 of seq's output
         ], f"attempt {attempt}"
-    server.wait_for(rf"ran 'seq 1 1000': {len(expected)} bytes stdout, 0 bytes stderr, exit status 0$")
+    server.wait_for(rf"ran \"seq 1 1000\": {len(expected)} bytes stdout, 0 bytes stderr, exit status 0$")
 
 
 def test_stdout_then_stderr_raw_and_no_deadlock_on_a_full_stderr_pipe(lab):
@@ -98,7 +98,7 @@ def test_stdout_then_stderr_raw_and_no_deadlock_on_a_full_stderr_pipe(lab):
         command = "head -c 200000 /dev/zero | tr '\\0' e >&2; echo done"
         expected = real_output(command)
         assert ask(sock, command.encode(), len(expected)) == expected
-    server.wait_for(r"ran 'head .*': 5 bytes stdout, 200000 bytes stderr, exit status 0$")
+    server.wait_for(r"ran \"head .*\": 5 bytes stdout, 200000 bytes stderr, exit status 0$")
 
 
 def test_a_command_without_output_gets_a_bounded_wait_and_a_note(lab):
@@ -111,7 +111,7 @@ def test_a_command_without_output_gets_a_bounded_wait_and_a_note(lab):
     assert replies(client.stdout) == [("true", None), ("echo after", b"after\n")]  # empty lines skipped
     assert (f"(no reply within {SHORT_WAIT[1]} s: if the command printed nothing, the server sent 0 bytes"
             in client.stdout)
-    server.wait_for(r"ran 'true': 0 bytes stdout, 0 bytes stderr, exit status 0$")
+    server.wait_for(r"ran \"true\": 0 bytes stdout, 0 bytes stderr, exit status 0$")
 
 
 @pytest.mark.parametrize("address", ["0.0.0.0", "192.0.2.1", "10.0.0.1"])
@@ -141,7 +141,9 @@ def test_allow_remote_binds_everywhere_with_a_warning(lab):
     assert replies(client.stdout) == [("echo remote-ok", b"remote-ok\n")]
 
 
-def test_an_endless_output_is_cut_at_16_mib_and_the_command_ends(lab):
+def test_an_endless_output_is_refused_at_16_mib_and_the_command_is_killed(lab):
+    # The output policy (README, the same in lesson 06): stdout + stderr may hold 16 MiB; a command
+    # that writes more is killed at once and its output refused: a one-line notice, not a cut reply.
     server = start_server(lab)
     with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
         sock.sendall(b"yes")
@@ -149,10 +151,17 @@ def test_an_endless_output_is_cut_at_16_mib_and_the_command_ends(lab):
         reply = bytearray()
         while chunk := sock.recv(1 << 20):
             reply += chunk
-    assert 16 << 20 <= len(reply) < (16 << 20) + 65536
-    assert reply == b"y\n" * (len(reply) // 2)
-    # no timeout needed: once the server stops reading, `yes` dies of SIGPIPE (its own, not ours)
-    server.wait_for(r"ran 'yes': \d+ bytes stdout, 0 bytes stderr, (exit status 141|killed by signal Broken pipe)$")
+    assert reply == b"server: output of more than 16777216 bytes refused\n"
+    server.wait_for(r'ran "yes": 0 bytes stdout, 0 bytes stderr, killed: more than 16777216 bytes of output, '
+                    r'refused$')
+    # at the limit exactly, the output arrives whole
+    with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
+        sock.sendall(b"head -c 16777216 /dev/zero")
+        sock.shutdown(socket.SHUT_WR)
+        reply = bytearray()
+        while chunk := sock.recv(1 << 20):
+            reply += chunk
+    assert reply == bytes(16 << 20)
 
 
 def is_gone(pid):
@@ -177,7 +186,7 @@ def test_a_command_that_runs_too_long_is_killed_and_the_server_goes_on(lab):
     server = start_server(lab, "127.0.0.1", "--timeout", "1")
     with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
         sock.sendall(b"sleep 30 & echo $!; sleep 31; echo never")
-        server.wait_for(r"ran 'sleep 30 & echo \$!; sleep 31; echo never': \d+ bytes stdout, 0 bytes stderr, "
+        server.wait_for(r"ran \"sleep 30 & echo \$!; sleep 31; echo never\": \d+ bytes stdout, 0 bytes stderr, "
                         r"killed after the 1 s timeout$")
         background_pid = int(read_line(sock))  # what it printed before the timeout is still sent
         assert children(server.popen.pid) == []  # the shell was reaped: no zombie
@@ -193,9 +202,20 @@ def test_background_leftovers_are_killed_when_the_command_ends(lab):
     with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
         sock.sendall(b"sleep 60 & echo $!")
         background_pid = int(read_line(sock))
-    server.wait_for(r"ran 'sleep 60 & echo \$!': \d+ bytes stdout, 0 bytes stderr, exit status 0$")
+    server.wait_for(r"ran \"sleep 60 & echo \$!\": \d+ bytes stdout, 0 bytes stderr, exit status 0$")
     assert children(server.popen.pid) == []
     wait_until(lambda: is_gone(background_pid), "the background sleep to be killed with its group")
+
+
+def test_a_background_child_does_not_hold_the_reply_back(lab):
+    # `sleep 60 & echo hi`: the shell exits at once, but the background sleep still holds the
+    # output pipes. The server watches the shell itself (a pidfd), kills its process group when
+    # it exits, and answers with the shell's exit status, long before the --timeout.
+    server = start_server(lab)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
+        sock.sendall(b"sleep 60 & echo hi; exit 3")
+        assert read_line(sock) == b"hi\n"
+    server.wait_for(r'ran "sleep 60 & echo hi; exit 3": 3 bytes stdout, 0 bytes stderr, exit status 3$')
 
 
 def start_raw_client(port, command):
@@ -215,7 +235,7 @@ def test_a_client_killed_while_a_large_output_is_sent(lab):
     try:
         assert client.stdout.readline() == b">> seq 1 1500000\n"
         assert client.stdout.readline() == b"recv(1024) -> 1024 bytes:\n"
-        server.wait_for(r"ran 'seq 1 1500000': \d+ bytes stdout")
+        server.wait_for(r"ran \"seq 1 1500000\": \d+ bytes stdout")
         client.send_signal(signal.SIGKILL)
     finally:
         client.kill()
@@ -387,7 +407,7 @@ def test_interrupted_calls_are_restarted(lab, eintr_env):
         assert client.stderr_lines == [EINTR_ANNOUNCEMENT]  # the shim really ran
     assert replies(first.stdout) == [("seq 1 1000", long_output[:1024]), ("echo hi", long_output[1024:2048])]
     assert replies(second.stdout) == [("true", None), ("echo after", b"after\n")]
-    server.wait_for(r"ran 'echo after': 6 bytes stdout, 0 bytes stderr, exit status 0$")
+    server.wait_for(r"ran \"echo after\": 6 bytes stdout, 0 bytes stderr, exit status 0$")
     # The first client leaves the rest of seq's output unread, so its close sends a reset (RST).
     # The client does not wait for the reply to `echo hi` (seq's leftover already fills its
     # recv), so the reset reaches the server either in its send of "hi\n" or, if that send was

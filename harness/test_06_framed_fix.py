@@ -197,7 +197,7 @@ def test_200_mixed_commands_in_one_session_zero_mixups(lab, scheme):
     assert done.stdout == out
     assert done.stderr == err
     server.wait_for(r"disconnected$")
-    assert sum(line.startswith("ran '") for line in server.stdout_lines) == 200
+    assert sum(line.startswith('ran "') for line in server.stdout_lines) == 200
 
 
 @pytest.mark.parametrize("scheme", ("fixed", "json"))
@@ -231,11 +231,11 @@ HOSTILE = {
         ("truncated body", struct.pack("!I", 10) + b"abc", "truncated command: got 3 of 10 bytes"),
     ],
     "ack": [
-        ("not a number", b"abc\n", "length 'abc' is not a number"),
-        ("negative", b"-5\n", "length '-5' is not a number"),
+        ("not a number", b"abc\n", 'length "abc" is not a number'),
+        ("negative", b"-5\n", 'length "-5" is not a number'),
         ("length over the limit", b"67108865\n", "length 67108865 exceeds the limit"),
-        ("too many digits", b"1" * 21, "length '111111111111111111111' is not a number of 1-20 digits"),
-        ("truncated length", b"12", "truncated length line '12'"),
+        ("too many digits", b"1" * 21, 'length "111111111111111111111" is not a number of 1-20 digits'),
+        ("truncated length", b"12", 'truncated length line "12"'),
         ("truncated body", b"10\nabc", "truncated message: got 3 of 10 bytes"),
     ],
     "json": [
@@ -247,7 +247,7 @@ HOSTILE = {
         ("wrong type", struct.pack("!I", 21) + b'{"command_size":"12"}', "field 'command_size' must be an integer"),
         ("size over the limit", struct.pack("!I", 25) + b'{"command_size":67108865}', "in 0..67108864, not 67108865"),
         ("number too large for any type", struct.pack("!I", 22) + b'{"command_size":1e999}', "number overflow parsing '1e999'"),
-        ("unknown field", struct.pack("!I", 28) + b'{"command_size":1,"rm":true}', "unknown field 'rm'"),
+        ("unknown field", struct.pack("!I", 28) + b'{"command_size":1,"rm":true}', 'unknown field "rm"'),
         ("truncated JSON header", struct.pack("!I", 40) + b'{"command_size":1}', "truncated JSON header: got 18 of 40 bytes"),
         ("truncated command", json_request(b"echo hi")[:-3], "truncated command: got 4 of 7 bytes"),
     ],
@@ -327,7 +327,7 @@ BROKEN_REPLIES = [
     ("fixed", [struct.pack("!I", 10), b"abc"], "bad reply: truncated reply: got 3 of 10 bytes"),
     ("fixed", [b"\x00\x00\x00"], "bad reply: truncated header: got 3 of 4 bytes"),
     ("fixed", [], "the server closed the connection"),
-    ("ack", [b"lots\n"], "bad reply: length 'lots' is not a number"),
+    ("ack", [b"lots\n"], 'bad reply: length "lots" is not a number'),
     ("ack", [b"10\n", b"abc"], "bad reply: truncated message: got 3 of 10 bytes"),
     ("ack", [b"4294967296\n"], "bad reply: length 4294967296 exceeds the limit of 67108864 bytes"),
     ("json", [reply_json(b"{oops")], "bad reply: malformed JSON header"),
@@ -380,6 +380,20 @@ def test_a_command_that_runs_too_long_is_killed_with_its_whole_process_group(lab
     wait_until(lambda: sleepers() == [], "the backgrounded sleep is gone with its process group")
     done = run_client(server.port, "json", ["sleep 5"])
     assert done.stderr == b"[timed out: killed by the server]\n"
+
+
+def test_a_background_child_does_not_hold_the_reply_back(lab):
+    # `sleep 60 & echo hi`: the shell exits at once while the background sleep still holds the
+    # output pipes. The server watches the shell itself (a pidfd, run_command.h as in lesson 04),
+    # kills its process group when it exits, and replies with the shell's own exit status.
+    server = start_server(lab, "json", "--timeout", seconds_arg(60))
+    with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
+        started = time.monotonic()
+        header, out, err = framed_client.ask_json(sock, b"sleep 60 & echo hi; exit 3")
+        elapsed = time.monotonic() - started
+    assert (out, err) == (b"hi\n", b"")
+    assert (header["timed_out"], header["signal"], header["exit_code"]) == (False, 0, 3)
+    assert elapsed < scaled(30), elapsed  # the reply did not wait for the sleep nor the --timeout
 
 
 def test_two_sends_variant_is_still_correct(lab):
