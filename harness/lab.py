@@ -3,6 +3,8 @@
 
     python3 harness/lab.py                 this help and the list of lessons
     python3 harness/lab.py list            one line per lesson
+    python3 harness/lab.py --lang zh list  the same in Chinese (the default when LC_ALL or
+                                           LANG starts with "zh", e.g. LANG=zh_CN.UTF-8)
     python3 harness/lab.py run 01          build lesson 01's programs (only those), then run its
                                            demo: start its server on a free port, run its client,
                                            print both transcripts, stop the server
@@ -19,6 +21,7 @@ import re
 import select
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -40,49 +43,60 @@ WAIT_SECONDS = 60
 # temporary folder; "{silent_udp_port}" a UDP port that receives but never answers
 # (a lost reply); each client run is (program, arguments, standard input). A lesson
 # with several experiments lists them under "demos", each a dict(title, server, clients).
+# "summary" and "title" are (English, 中文) pairs: lab.py shows the one of the reader's language.
 # "files" (optional) are written into {tmp} before the server starts: {name: text}.
 # "prompt" (optional): the client's prompt when a person types; lab.py then types each
 # line of the client's input at that prompt (through a terminal), so the transcript shows
 # every command next to its reply, as on a student's screen.
 LESSONS = {
     "01_tcp_basic": dict(
-        summary="TCP client/server: one message, upper-cased reply (tutorial 000 §二.1)",
+        summary=("TCP client/server: one message, upper-cased reply (tutorial 000 §二.1)",
+                 "TCP 客户端/服务端：发一条消息，收到大写的回复（教程 000 §二.1）"),
         server=("server", ["127.0.0.1", "0"]),
         clients=[("client", ["127.0.0.1", "{port}", "hello socket"], None)],
     ),
     "02_udp_basic": dict(
-        summary="UDP datagrams: boundaries kept, empty datagram, reply timeout (tutorial 000 §二.2)",
+        summary=("UDP datagrams: boundaries kept, empty datagram, reply timeout (tutorial 000 §二.2)",
+                 "UDP 数据报：消息边界保留、空数据报、等回复超时（教程 000 §二.2）"),
         server=("server", ["127.0.0.1", "0"]),
         clients=[("client", ["127.0.0.1", "{port}", "hello socket"], None),
                  ("client", ["127.0.0.1", "{port}", "hello", "world", ""], None),
                  ("client", ["--timeout", "1", "127.0.0.1", "{silent_udp_port}"], None)],
     ),
     "03_loop_server": dict(
-        summary="link loop + communication loop: clients one after another, 'exit' (tutorial 001, 004)",
+        summary=("link loop + communication loop: clients one after another, 'exit' (tutorial 001, 004)",
+                 "链接循环 + 通信循环：客户端一个接一个，'exit' 结束会话（教程 001、004）"),
         server=("server", ["127.0.0.1", "0"]),
         clients=[("client", ["127.0.0.1", "{port}"], "hello\n\nsocket lab\nexit\n"),
                  ("client", ["127.0.0.1", "{port}"], "second client, same server\n")],
         prompt="请输入发送的消息: ",
     ),
     "04_remote_cmd": dict(
-        summary="remote shell, one recv(1024) per command: replies get mixed up (tutorial 000 §三)",
+        summary=("remote shell, one recv(1024) per command: replies get mixed up (tutorial 000 §三)",
+                 "远程执行命令，每条命令一次 recv(1024)：回复会错位（教程 000 §三）"),
         server=("server", ["127.0.0.1", "0"]),
         clients=[("client", ["127.0.0.1", "{port}"], "seq -s ' ' 1 400\necho hi\necho bye\n"),
                  ("client", ["127.0.0.1", "{port}", "--wait", "1"], "true\necho after true\n")],
     ),
     "05_sticky_packet_demo": dict(
-        summary="sticky packets: hello+magic glued / split, on demand; UDP never glues (tutorial 002 §4.1)",
+        summary=("sticky packets: hello+magic glued / split, on demand; UDP never glues (tutorial 002 §4.1)",
+                 "粘包：hello+magic 粘在一起 / 被拆开，随时复现；UDP 从不粘包（教程 002 §4.1）"),
         demos=[dict(title=title,
                     server=("server", ["127.0.0.1", "0", "--case", case]),
                     clients=[("client", ["127.0.0.1", "{port}", "--case", case], None)])
                for case, title in [
-                   ("send-side", "情况一 发送方的缓存机制: two sends, ONE recv(10) gets both"),
-                   ("receive-side", "情况二 接收方的缓存机制: recv(2) gets 'he', recv(10) the rest"),
-                   ("nodelay", "control: TCP_NODELAY, no waiting - where the split falls is up to timing"),
-                   ("udp", "contrast: UDP, two sendto -> two recvfrom, never glued")]],
+                   ("send-side", ("情况一 发送方的缓存机制: two sends, ONE recv(10) gets both",
+                                  "情况一 发送方的缓存机制：两次 send，一次 recv(10) 就全收到")),
+                   ("receive-side", ("情况二 接收方的缓存机制: recv(2) gets 'he', recv(10) the rest",
+                                     "情况二 接收方的缓存机制：recv(2) 收到 'he'，recv(10) 收到其余")),
+                   ("nodelay", ("control: TCP_NODELAY, no waiting - where the split falls is up to timing",
+                                "对照实验：TCP_NODELAY，不等待——在哪里拆开由时机决定")),
+                   ("udp", ("contrast: UDP, two sendto -> two recvfrom, never glued",
+                            "对比：UDP，两次 sendto -> 两次 recvfrom，从不粘包"))]],
     ),
     "06_framed_fix": dict(
-        summary="remote shell with framed replies: ack / fixed '!I' / json header (tutorial 002 §4.2, 004)",
+        summary=("remote shell with framed replies: ack / fixed '!I' / json header (tutorial 002 §4.2, 004)",
+                 "带报头的远程执行命令：ack / 固定 '!I' 报头 / json 报头（教程 002 §4.2、004）"),
         server=("server", ["--scheme", "json", "127.0.0.1", "0"]),
         clients=[("client", ["--scheme", "json", "127.0.0.1", "{port}"],
                   "echo hello from the server\ntrue\nseq 1 100000\nls /no/such/dir\necho bye >&2; exit 3\n"),
@@ -92,7 +106,8 @@ LESSONS = {
         show_lines=16,  # seq 1 100000 prints 100000 lines: show its start and end
     ),
     "07_file_transfer": dict(
-        summary="upload a file: dict header, XXH3-128 check, atomic rename (tutorial 001 文件传输实例, 004 end)",
+        summary=("upload a file: dict header, XXH3-128 check, atomic rename (tutorial 001 文件传输实例, 004 end)",
+                 "上传文件：字典报头、XXH3-128 校验、原子重命名（教程 001 文件传输实例、004 结尾）"),
         files={"notes.txt": "first line\nquit\nthe tutorial's receiver would have stopped at 'quit'\n"},
         server=("server", ["--dir", "{tmp}/received", "127.0.0.1", "0"]),
         clients=[("client", ["{tmp}/notes.txt", "127.0.0.1", "{port}"], None),
@@ -101,9 +116,34 @@ LESSONS = {
 }
 
 USAGE = """\
-usage: python3 harness/lab.py run LESSON    build one lesson's programs and run its demo
-       python3 harness/lab.py list          list the lessons
+usage: python3 harness/lab.py [--lang en|zh] run LESSON    build one lesson's programs and run its demo
+       python3 harness/lab.py [--lang en|zh] list          list the lessons
 LESSON is a number (01) or a folder name (01_tcp_basic)."""
+
+USAGE_ZH = """\
+用法：python3 harness/lab.py [--lang en|zh] run LESSON    只编译这一课的程序，然后运行它的演示
+      python3 harness/lab.py [--lang en|zh] list          列出所有课
+LESSON 可以是编号（01）或文件夹名（01_tcp_basic）。"""
+
+LANGUAGES = ("en", "zh")
+
+
+def language_from_environment():
+    """zh when the locale asks for Chinese (LC_ALL wins over LANG, as in every POSIX program)."""
+    locale = os.environ.get("LC_ALL") or os.environ.get("LANG") or ""
+    return "zh" if locale.startswith("zh") else "en"
+
+
+LANGUAGE = language_from_environment()  # main() replaces it with --lang when given
+
+
+def in_language(pair):
+    """The reader's half of an (English, 中文) pair."""
+    return pair[LANGUAGES.index(LANGUAGE)]
+
+
+def usage_text():
+    return USAGE_ZH if LANGUAGE == "zh" else USAGE
 
 
 class LabError(Exception):
@@ -111,11 +151,13 @@ class LabError(Exception):
 
 
 def lesson_list():
-    return "\n".join(f"  {lesson:24} {spec['summary']}" for lesson, spec in LESSONS.items())
+    heading = "课程：" if LANGUAGE == "zh" else "lessons:"
+    return heading + "\n" + "\n".join(f"  {lesson:24} {in_language(spec['summary'])}"
+                                       for lesson, spec in LESSONS.items())
 
 
 def usage_error(problem):
-    print(f"lab.py: {problem}\n{USAGE}\n\nlessons:\n{lesson_list()}", file=sys.stderr)
+    print(f"lab.py: {problem}\n{usage_text()}\n\n{lesson_list()}", file=sys.stderr)
     sys.exit(2)
 
 
@@ -325,7 +367,7 @@ def run_lesson(lesson):
         if "title" in demo:
             if number > 0:
                 print()
-            print(f"=== {demo['title']}")
+            print(f"=== {in_language(demo['title'])}")
         run_demo(lesson, dict(spec, **demo))
 
 
@@ -386,17 +428,20 @@ def run_demo(lesson, spec):
 
 
 def main():
+    global LANGUAGE
     if len(sys.argv) == 1:
-        print(f"{USAGE}\n\nlessons:\n{lesson_list()}")
+        print(f"{usage_text()}\n\n{lesson_list()}")
         return
     parser = argparse.ArgumentParser(prog="lab.py", usage=USAGE, add_help=True)
     parser.error = usage_error  # one format for every usage error: the problem, usage, lessons
+    parser.add_argument("--lang", choices=LANGUAGES)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", usage=USAGE).error = usage_error
     run = commands.add_parser("run", usage=USAGE)
     run.error = usage_error
     run.add_argument("lesson", nargs="?")
     options = parser.parse_args()
+    LANGUAGE = options.lang or LANGUAGE
     if options.command == "list":
         print(lesson_list())
         return
@@ -416,4 +461,5 @@ def main():
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `lab.py list | head -3` ends quietly, like any command
     main()

@@ -24,10 +24,10 @@ BUILD_SECONDS = scaled(300)
 QUICK_SECONDS = scaled(60)
 
 
-def run(argv, cwd, timeout=BUILD_SECONDS):
+def run(argv, cwd, timeout=BUILD_SECONDS, env=None):
     """Run a command to its end (bounded); stdout and stderr kept apart."""
     return subprocess.run(argv, cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                          errors="backslashreplace", timeout=timeout)
+                          errors="backslashreplace", timeout=timeout, env=env)
 
 
 def lab_py(copy, *args):
@@ -60,10 +60,38 @@ def copy(tmp_path_factory):
 def test_no_arguments_print_the_usage_and_the_lessons():
     result = run([sys.executable, str(ROOT / "harness" / "lab.py")], cwd=ROOT, timeout=QUICK_SECONDS)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("usage: python3 harness/lab.py run LESSON")
+    assert result.stdout.startswith("usage: python3 harness/lab.py [--lang en|zh] run LESSON")
     for lesson in front_door.LESSONS:
         assert re.search(rf"^  {lesson} +\S", result.stdout, re.MULTILINE), result.stdout
     assert result.stderr == ""
+
+
+@pytest.mark.parametrize("how, environment", [
+    (["--lang", "zh"], {"LANG": "C.UTF-8"}),
+    ([], {"LANG": "zh_CN.UTF-8"}),
+    ([], {"LANG": "C.UTF-8", "LC_ALL": "zh_TW.UTF-8"}),
+], ids=["--lang-zh", "LANG-zh", "LC_ALL-zh"])
+def test_the_lesson_list_speaks_chinese_when_asked(how, environment):
+    env = {key: value for key, value in os.environ.items() if key not in ("LANG", "LC_ALL")}
+    result = run([sys.executable, str(ROOT / "harness" / "lab.py"), *how, "list"], cwd=ROOT,
+                 timeout=QUICK_SECONDS, env=dict(env, **environment))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("课程：\n")
+    for lesson, spec in front_door.LESSONS.items():
+        assert f"  {lesson:24} {spec['summary'][1]}\n" in result.stdout
+        assert re.search(r"[\u4e00-\u9fff]", spec["summary"][1]), f"{lesson}: the Chinese summary is not Chinese"
+    for demo in front_door.LESSONS["05_sticky_packet_demo"]["demos"]:
+        assert re.search(r"[\u4e00-\u9fff]", demo["title"][1]), demo["title"]
+
+
+def test_lc_all_wins_over_lang_and_lang_en_wins_over_both():
+    env = dict(os.environ, LANG="zh_CN.UTF-8", LC_ALL="C.UTF-8")
+    result = run([sys.executable, str(ROOT / "harness" / "lab.py"), "list"], cwd=ROOT, timeout=QUICK_SECONDS, env=env)
+    assert result.stdout.startswith("lessons:\n"), result.stdout
+    env = dict(os.environ, LANG="zh_CN.UTF-8", LC_ALL="zh_CN.UTF-8")
+    result = run([sys.executable, str(ROOT / "harness" / "lab.py"), "--lang", "en", "list"], cwd=ROOT,
+                 timeout=QUICK_SECONDS, env=env)
+    assert result.stdout.startswith("lessons:\n"), result.stdout
 
 
 @pytest.mark.parametrize("args, problem", [(["run"], "lab.py: run needs a lesson"),
