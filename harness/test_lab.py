@@ -25,7 +25,11 @@ QUICK_SECONDS = scaled(60)
 
 
 def run(argv, cwd, timeout=BUILD_SECONDS, env=None):
-    """Run a command to its end (bounded); stdout and stderr kept apart."""
+    """Run a command to its end (bounded); stdout and stderr kept apart. Unless a test says
+    otherwise, in the C locale: lab.py and the compiler then speak English, whatever the
+    instructor's own LANG is."""
+    if env is None:
+        env = dict(os.environ, LC_ALL="C.UTF-8")
     return subprocess.run(argv, cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                           errors="backslashreplace", timeout=timeout, env=env)
 
@@ -102,7 +106,7 @@ def test_a_bad_command_line_says_what_is_wrong_with_the_usage_and_lessons(args, 
     result = run([sys.executable, str(ROOT / "harness" / "lab.py"), *args], cwd=ROOT, timeout=QUICK_SECONDS)
     assert result.returncode == 2
     assert result.stderr.startswith(problem), result.stderr
-    assert "usage: python3 harness/lab.py run LESSON" in result.stderr
+    assert "usage: python3 harness/lab.py [--lang en|zh] run LESSON" in result.stderr
     assert "01_tcp_basic" in result.stderr and "07_file_transfer" in result.stderr
     assert result.stdout == ""
     no_traceback(result)
