@@ -6,10 +6,12 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -120,24 +122,66 @@ inline void log_line(const std::string& text) {
     std::fflush(stdout);
 }
 
-// The protocol of this lesson: one message = one line, ended by '\n'.
-// TCP is a byte stream with no message boundaries (lesson 05 shows it): one
-// recv() may return half a line or three lines at once. So received bytes go
-// into `pending`, and whole lines are taken out of it here. No socket calls.
-constexpr std::size_t kMaxLine = 1024;  // longest message we accept, without its '\n'
+// The protocol of this lesson is the tutorial's (001 socket_server.py, 004 持续性数据的交互):
+// what ONE recv(1024) returns is one message. That holds only while each send() arrives
+// in one piece and alone: TCP keeps no message boundaries, so two quick sends can come
+// out of one recv glued together (README; lessons 04 and 05 show it, 06 fixes it).
+// `exit` ends the session; a line-oriented client (nc, telnet) sends it as "exit\n" or
+// "exit\r\n", and those end it too.
+inline bool is_exit(const std::string& message) {
+    return message == "exit" || message == "exit\n" || message == "exit\r\n";
+}
 
-enum class LineStatus { kLine, kNeedMore, kTooLong };
-
-inline LineStatus take_line(std::string& pending, std::string& line) {
-    const std::size_t newline = pending.find('\n');
-    if (newline == std::string::npos) {
-        // No end in sight yet: wait for more bytes, unless this is already too long.
-        return pending.size() > kMaxLine ? LineStatus::kTooLong : LineStatus::kNeedMore;
+// Bytes from the wire, made visible on one log line: "hello", "a\x00b\n". Quotes show
+// where the message starts and ends; control bytes are escaped so one message is always
+// one line. Bytes from 0x80 up pass through, so UTF-8 text such as 你好 stays readable.
+inline std::string quoted(const std::string& bytes) {
+    std::string text = "\"";
+    for (const char c : bytes) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte == '"' || byte == '\\') {
+            text += '\\';
+            text += c;
+        } else if (byte == '\n') {
+            text += "\\n";
+        } else if (byte == '\r') {
+            text += "\\r";
+        } else if (byte < 0x20 || byte == 0x7f) {
+            char escaped[5];
+            std::snprintf(escaped, sizeof escaped, "\\x%02x", byte);
+            text += escaped;
+        } else {
+            text += c;
+        }
     }
-    if (newline > kMaxLine) return LineStatus::kTooLong;
-    line.assign(pending, 0, newline);
-    pending.erase(0, newline + 1);
-    return LineStatus::kLine;
+    return text + "\"";
+}
+
+// Wait until `fd` has something to read (bytes, or the peer's close), at most `ms`
+// milliseconds of wall-clock time in all, whatever signals interrupt the wait.
+// Returns 1 readable, 0 time is up, -1 error (errno set).
+inline int wait_readable(int fd, int ms) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        pollfd waiting{fd, POLLIN, 0};
+        const int ready = ::poll(&waiting, 1, left.count() > 0 ? static_cast<int>(left.count()) : 0);
+        if (ready >= 0) return ready;
+        if (errno != EINTR) return -1;
+    }
+}
+
+// "--wait 2.5" -> 2500 ms. A bound must be a real one: 0.001 to 3600 seconds.
+inline int parse_seconds(const char* program, const char* flag, const char* text, const char* usage) {
+    if (text == nullptr) usage_error(program, usage, std::string(flag) + " needs a number of seconds");
+    char* end = nullptr;
+    errno = 0;
+    const double seconds = std::strtod(text, &end);
+    if (*text == '\0' || *end != '\0' || errno != 0 || !(seconds >= 0.001 && seconds <= 3600)) {
+        usage_error(program, usage, std::string("bad ") + flag + " '" + text + "': want seconds, 0.001-3600");
+    }
+    return static_cast<int>(seconds * 1000);
 }
 
 // Why a session ended after send() failed: a peer that reset the connection is

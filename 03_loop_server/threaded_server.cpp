@@ -5,8 +5,9 @@
 // Mirrors:  tutorial 001 socket_server_tcp2.py: socketserver.ThreadingTCPServer with a
 //           BaseRequestHandler whose setup() → handle() → finish() run for each client.
 //
-// Same protocol as server.cpp (one line per message, greeting, upper-cased echo,
-// "exit" ends the session). The main thread only accepts; each connection gets
+// Same protocol as server.cpp (greeting "连接成功", one recv(1024) = one message, echoed
+// upper-cased, "exit" ends the session) — 001's handler greets with "Hello World!" and
+// echoes unchanged; we keep one protocol for both servers (README). The main thread only accepts; each connection gets
 // its own thread running an EchoHandler, and the thread ends with its client.
 // Build with -pthread.
 
@@ -20,7 +21,7 @@
 
 constexpr int kBacklog = 5;             // ThreadingTCPServer.request_queue_size = 5
 constexpr std::size_t kBufSize = 1024;  // conn.recv(1024)
-constexpr const char* kGreeting = "连接成功\n";
+constexpr const char* kGreeting = "连接成功";  // no newline, like the tutorial's
 constexpr const char* kUsage =
     "threaded_server [host] [port]   (default 127.0.0.1 8888; port 0 = any free port)";
 
@@ -36,26 +37,19 @@ public:
     // The communication loop (通信循环), exactly as in server.cpp.
     void handle() {
         if (!send_all(conn_.fd, kGreeting, std::strlen(kGreeting))) return end(send_failure());
-        std::string pending;  // bytes received but not yet a whole line
         char buf[kBufSize];
         for (;;) {
-            std::string line;
-            const LineStatus status = take_line(pending, line);
-            if (status == LineStatus::kTooLong) return end("line longer than " + std::to_string(kMaxLine) + " bytes");
-            if (status == LineStatus::kNeedMore) {
-                // 5. recv
-                const ssize_t received = ::recv(conn_.fd, buf, sizeof buf, 0);
-                if (received < 0 && errno == EINTR) continue;
-                if (received < 0 && errno == ECONNRESET) return end("connection reset");
-                if (received < 0) return end(std::string("recv: ") + std::strerror(errno));
-                if (received == 0) return end("recv returned 0");
-                pending.append(buf, static_cast<std::size_t>(received));
-                continue;
-            }
-            log_line("client " + peer_ + " said " + std::to_string(line.size()) + " bytes: " + line);
-            if (line == "exit") return end("sent exit");
-            // 6. send
-            const std::string reply = upper_cased(line) + "\n";
+            // 5. recv: one chunk of at most 1024 bytes is one message
+            const ssize_t received = ::recv(conn_.fd, buf, sizeof buf, 0);
+            if (received < 0 && errno == EINTR) continue;
+            if (received < 0 && errno == ECONNRESET) return end("connection reset");
+            if (received < 0) return end(std::string("recv: ") + std::strerror(errno));
+            if (received == 0) return end("recv returned 0");
+            const std::string message(buf, static_cast<std::size_t>(received));
+            log_line("client " + peer_ + " said " + std::to_string(message.size()) + " bytes: " + quoted(message));
+            if (is_exit(message)) return end("sent exit");
+            // 6. send it back upper-cased
+            const std::string reply = upper_cased(message);
             if (!send_all(conn_.fd, reply.data(), reply.size())) return end(send_failure());
         }
     }
