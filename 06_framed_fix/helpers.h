@@ -103,7 +103,8 @@ struct Options {
     framing::Scheme scheme = framing::Scheme::json;       // --scheme ack|fixed|json
     std::uint64_t max_bytes = framing::kDefaultMaxBytes;  // --max-bytes: largest message accepted
     bool two_sends = false;     // --two-sends: header and body in two send()s (benchmark only)
-    int timeout = 10;           // server --timeout: seconds a command may run
+    int timeout = 10;           // server --timeout: seconds a command may run, and a started request may take
+    int wait = 60;              // client --wait: seconds the server may stay silent in a reply
     bool allow_remote = false;  // server --allow-remote: listen on a non-loopback address
     std::uint64_t bench = 0;    // client --bench N: N timed round trips instead of stdin
     std::string host = "127.0.0.1";
@@ -133,6 +134,8 @@ inline Options parse_options(const char* program, const char* usage, int argc, c
             o.timeout = static_cast<int>(parse_number(program, usage, "--timeout", value(), 1, 86400));
         } else if (server && arg == "--allow-remote") {
             o.allow_remote = true;
+        } else if (!server && arg == "--wait") {
+            o.wait = static_cast<int>(parse_number(program, usage, "--wait", value(), 1, 86400));
         } else if (!server && arg == "--bench") {
             o.bench = parse_number(program, usage, "--bench", value(), 1, 100000000);
         } else if (arg.size() > 1 && arg[0] == '-') {

@@ -126,18 +126,6 @@ def queued_at_server(server_port, peer):
     return None
 
 
-def all_threads_stopped(process):
-    task_dir = f"/proc/{process.popen.pid}/task"
-    states = []
-    for task in os.listdir(task_dir):
-        try:
-            with open(f"{task_dir}/{task}/stat") as stat:
-                states.append(stat.read().rsplit(")", 1)[1].split()[0])
-        except FileNotFoundError:
-            pass  # a thread that ended meanwhile
-    return bool(states) and all(state in ("T", "t") for state in states)
-
-
 def arrive_while_stopped(server, peer, *sends):
     """Each of `sends` in its own send(), while the server is stopped; it goes on only once
     the kernel has queued all of them for it. Its next recv then finds them all at once."""
@@ -145,7 +133,7 @@ def arrive_while_stopped(server, peer, *sends):
     try:
         # kill() returns before the server stops: a thread still inside recv() could take
         # what arrives first. So wait until every one of its threads is stopped (state T).
-        wait_until(lambda: all_threads_stopped(server), "the server is stopped")
+        wait_until(server.stopped, "the server is stopped")
         for data in sends:
             peer.send(data)
         total = sum(map(len, sends))
