@@ -95,7 +95,7 @@ inline std::string to_string(const sockaddr_in& address) {
     return std::string(ip) + ":" + std::to_string(ntohs(address.sin_port));
 }
 
-// One send() may take fewer bytes than asked (tutorial 002: "返回值是要发送的字节数量,
+// One send() may take fewer bytes than asked (tutorial 001 and 003 §二.4, s.send(): "返回值是要发送的字节数量,
 // 该数量可能小于string的字节大小"). This is Python's sendall(): loop until all are sent.
 // MSG_NOSIGNAL: a peer that has gone away gives EPIPE instead of killing us with SIGPIPE.
 inline bool send_all(int fd, const char* data, std::size_t size) {
