@@ -8,6 +8,7 @@ only in lessons 06 and 07, which change the wire format on purpose, the exact fa
 No C++ program needs to be killed: each ends or answers by itself within its own bound.
 """
 
+import math
 import os
 import re
 import signal
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import WAIT_SECONDS, Process, seconds_arg, wait_until
+from conftest import WAIT_SECONDS, Process, scaled, seconds_arg, wait_until
 
 TUTORIAL = Path(__file__).resolve().parent / "tutorial_programs"
 PYTHON = "/usr/bin/python3"
@@ -25,6 +26,11 @@ PYTHON = "/usr/bin/python3"
 PEER_ENV = dict(os.environ, SOCKETLAB_PEER_TIMEOUT=f"{WAIT_SECONDS:g}", PYTHONDONTWRITEBYTECODE="1")
 GREETING = "连接成功"
 CPP_SERVERS_03 = ["server", "threaded_server"]
+
+
+def whole_seconds(seconds):
+    """scaled(seconds) for lesson 06's --timeout/--wait, which take whole seconds."""
+    return str(math.ceil(scaled(seconds)))
 
 
 def tutorial(lab, name, *args, stdin=None, cwd=None):
@@ -265,7 +271,7 @@ def test_05_cpp_client_to_tutorial_server(lab, server_name, case, printed):
 # --- 06_framed_fix: 002 §4.2 解决方案1 / 解决方案2 — the format changed on purpose ------------------
 
 def cpp_client_06(lab, scheme, port, commands, wait=10):
-    return lab.run("06_framed_fix", "client", "--scheme", scheme, "--wait", seconds_arg(wait),
+    return lab.run("06_framed_fix", "client", "--scheme", scheme, "--wait", whole_seconds(wait),
                    "127.0.0.1", str(port), stdin=commands)
 
 
@@ -273,7 +279,7 @@ def test_06_fix1_client_to_cpp_ack_server(lab):
     # 解决方案1 sends the bare command; our ack scheme wants a length line ending in '\n' first.
     # The server waits --timeout s for the rest, says why, and serves the next client; the
     # tutorial's client, waiting for a length that never comes, gets b'' and int('') fails.
-    server = lab.server("06_framed_fix", "server", "--scheme", "ack", "--timeout", seconds_arg(1), "127.0.0.1", "0")
+    server = lab.server("06_framed_fix", "server", "--scheme", "ack", "--timeout", whole_seconds(1), "127.0.0.1", "0")
     peer = tutorial(lab, "002_fix1_client.py", "127.0.0.1", str(server.port), stdin="echo hi\n").wait()
     traceback_ends_with(peer, re.escape("ValueError: invalid literal for int() with base 10: ''"))
     server.wait_for(r"^server: client \S+: bad request: recv: timed out, the peer sent nothing more "
