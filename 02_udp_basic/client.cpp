@@ -4,8 +4,8 @@
 //           default: 2 s, 127.0.0.1 9939, one message "hello socket"; "" sends an empty datagram
 // Partner:  ./server [host] [port]
 // Mirrors:  tutorial 000 §二.2 套接字基于udp协议的工作流程 (客户端): socket → sendto →
-//           recvfrom → close; 001 UDP通信实例 socket_client_udp; 002 §3 (UDP永远不会粘包;
-//           对于空消息); 003 §二 (SOCK_DGRAM: 数据错了就错了,无法重传).
+//           recvfrom → close; 001 UDP通信实例 socket_client_udp; 002 §2 end (UDP永远不会粘包),
+//           §3 (对于空消息); 003 §一.3 (SOCK_DGRAM: 数据错了就错了,无法重传).
 //
 // No connect: every sendto names its receiver (003 §二.4: "UDP是面向无连接的,每次发送要指定是发给谁").
 // All messages are sent first and the replies collected after, so that two
@@ -42,7 +42,7 @@ int main(int argc, char* argv[]) {
     // 1. socket: the same kind as the server's, UDP over IPv4
     Fd sock{::socket(AF_INET, SOCK_DGRAM, 0)};
     if (sock.fd < 0) die("client: socket");
-    // A lost datagram is never resent (003 §二: 无法重传), so a plain recvfrom could wait forever.
+    // A lost datagram is never resent (003 §一.3: 无法重传), so a plain recvfrom could wait forever.
     // SO_RCVTIMEO makes it give up with EAGAIN after `timeout` seconds.
     timeval wait_at_most{};
     wait_at_most.tv_sec = static_cast<time_t>(timeout);

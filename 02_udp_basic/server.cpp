@@ -4,7 +4,8 @@
 // Partner:  ./client [--timeout SECONDS] [host] [port] [message ...]
 // Mirrors:  tutorial 000 §二.2 套接字基于udp协议的工作流程 (服务端): socket → bind →
 //           recvfrom → sendto; 001 UDP通信实例 socket_server_udp.py (while True: recv);
-//           002 §3 (UDP永远不会粘包; 对于空消息); 003 §二 SOCK_DGRAM.
+//           002 §2 end (UDP永远不会粘包), §3 (对于空消息);
+//           003 §一.3 SOCK_DGRAM.
 //
 // No listen, no accept: UDP has no connections. One socket receives datagrams
 // from anyone, and recvfrom says who sent each one so that sendto can answer.

@@ -1,53 +1,66 @@
 // Lesson 03 — TCP client: send the lines you type, print the server's replies.
 //
-// Usage:    ./client [host] [port]      default 127.0.0.1 8888
+// Usage:    ./client [host] [port] [--greeting SECONDS] [--wait SECONDS]
+//           default 127.0.0.1 8888, greeting 1 s, wait 10 s;
 //           type lines (or pipe them in: printf 'hello\nworld\n' | ./client);
 //           "exit" or end of input (Ctrl-D) ends the session.
-// Partner:  ./server or ./threaded_server
+// Partner:  ./server or ./threaded_server, or the tutorial's own servers: 001 socket_server.py
+//           (greets "连接成功"), 001 socket_server_tcp2.py (greets "Hello World!"), 002 §1 例1,
+//           004 持续性数据的交互 (no greeting at all).
 // Mirrors:  tutorial 001 socket_client.py (recv → print → input → send, until 'exit'),
 //           004 "客户端向服务端发送空消息的话 服务端的接收会卡住" (empty lines are not sent).
+//
+// The tutorial's protocol, as its clients speak it: each line goes out WITHOUT a newline
+// in one send(), and ONE recv(1024) is the reply. Some of the tutorial's servers greet
+// first, some do not, and nothing on the wire says which: so the client waits a short,
+// bounded time for a greeting (--greeting) and then goes on without one. Every reply is
+// waited for at most --wait seconds: a server that never answers is reported, not waited on.
 
 #include <csignal>
+#include <cmath>
 #include <iostream>
 #include <string>
 
 #include "helpers.h"
 
 constexpr std::size_t kBufSize = 1024;  // client.recv(1024)
-constexpr const char* kUsage = "client [host] [port]   (default 127.0.0.1 8888; lines from stdin, 'exit' ends)";
+constexpr const char* kUsage =
+    "client [host] [port] [--greeting SECONDS] [--wait SECONDS]   "
+    "(default 127.0.0.1 8888, greeting 1, wait 10; lines from stdin, 'exit' ends)";
 
-// recv until `pending` holds a whole line, then take it out. The server's
-// replies are lines too, and TCP may hand them over in any number of pieces.
-void receive_line(int sock, std::string& pending, std::string& line) {
+// data = client.recv(1024): one recv, printed like print(data.decode()). Exits on a closed
+// connection or an error; false if nothing came within `ms` milliseconds.
+bool receive_and_print(int sock, int ms) {
+    const int ready = wait_readable(sock, ms);
+    if (ready < 0) die("client: poll");
+    if (ready == 0) return false;
     char buf[kBufSize];
-    for (;;) {
-        const LineStatus status = take_line(pending, line);
-        if (status == LineStatus::kLine) return;
-        if (status == LineStatus::kTooLong) {
-            std::fprintf(stderr, "client: reply longer than %zu bytes\n", kMaxLine);
-            std::exit(1);
-        }
-        const ssize_t received = ::recv(sock, buf, sizeof buf, 0);
-        if (received < 0 && errno == EINTR) continue;
-        if (received < 0) die("client: recv");  // e.g. Connection reset by peer
-        if (received == 0) {                     // the server has gone away
-            std::fprintf(stderr, "client: recv: the server closed the connection\n");
-            std::exit(1);
-        }
-        pending.append(buf, static_cast<std::size_t>(received));
+    ssize_t received;
+    do {
+        received = ::recv(sock, buf, sizeof buf, 0);
+    } while (received < 0 && errno == EINTR);
+    if (received < 0) die("client: recv");  // e.g. Connection reset by peer
+    if (received == 0) {                     // the server has gone away
+        std::fprintf(stderr, "client: recv: the server closed the connection\n");
+        std::exit(1);
     }
+    print_line(std::string(buf, static_cast<std::size_t>(received)));
+    return true;
 }
 
 int main(int argc, char* argv[]) {
+    const CommandLine line =
+        parse_command_line("client", kUsage, argc, argv, {"--greeting SECONDS", "--wait SECONDS"}, 2);
     std::string host = "127.0.0.1";
     std::uint16_t port = 8888;
-    if (argc > 1 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) {
-        std::printf("usage: %s\n", kUsage);
-        return 0;
+    if (line.positional.size() > 0) host = line.positional[0];
+    if (line.positional.size() > 1) port = parse_port("client", line.positional[1], /*zero_allowed=*/false, kUsage);
+    int greeting_ms = 1000;
+    int wait_ms = 10000;
+    for (const auto& [option, value] : line.options) {
+        const int ms = static_cast<int>(std::ceil(parse_seconds("client", kUsage, option, value) * 1000));
+        (option == "--greeting" ? greeting_ms : wait_ms) = ms;
     }
-    if (argc > 3) usage_error("client", kUsage, "too many arguments");
-    if (argc > 1) host = argv[1];
-    if (argc > 2) port = parse_port("client", argv[2], /*zero_allowed=*/false, kUsage);
     std::signal(SIGPIPE, SIG_IGN);  // a server that vanished gives EPIPE, reported below
     const bool interactive = ::isatty(STDIN_FILENO) == 1;  // prompt only for a person
 
@@ -57,12 +70,9 @@ int main(int argc, char* argv[]) {
     const sockaddr_in server = ipv4_address("client", host, port);
     if (::connect(sock.fd, reinterpret_cast<const sockaddr*>(&server), sizeof server) < 0) die("client: connect");
 
-    // 3. recv the greeting and print it (a busy iterative server sends it only
-    //    when our turn comes: until then we wait here, in its listen queue)
-    std::string pending;  // bytes received but not yet a whole line
-    std::string reply;
-    receive_line(sock.fd, pending, reply);
-    print_line(reply);
+    // 3. recv the greeting, if this server sends one (001's do; 004's does not). A busy
+    //    iterative server greets only when our turn comes, which may be after this wait.
+    receive_and_print(sock.fd, greeting_ms);
 
     std::string line;
     for (;;) {
@@ -77,17 +87,18 @@ int main(int argc, char* argv[]) {
             std::fprintf(stderr, "client: empty line not sent (an empty message would leave the server waiting)\n");
             continue;
         }
-        if (line.size() > kMaxLine) {
-            std::fprintf(stderr, "client: line not sent: longer than %zu bytes\n", kMaxLine);
+        if (line.size() > kBufSize) {  // the server's one recv(1024) would cut it in two messages
+            std::fprintf(stderr, "client: line not sent: longer than %zu bytes\n", kBufSize);
             continue;
         }
-        // 4. send the line with its '\n': the server reads up to it
-        const std::string message = line + "\n";
-        if (!send_all(sock.fd, message.data(), message.size())) die("client: send");
-        if (line == "exit") break;  // the server closes the connection; we are done
-        // 5. recv the reply line and print it
-        receive_line(sock.fd, pending, reply);
-        print_line(reply);
+        // 4. send the line as it is, no newline: client.send(msg_input.encode())
+        if (!send_all(sock.fd, line.data(), line.size())) die("client: send");
+        if (line == "exit") break;  // if msg_input == 'exit': break — the server closes its side
+        // 5. recv the reply and print it
+        if (!receive_and_print(sock.fd, wait_ms)) {
+            std::fprintf(stderr, "client: no reply within %g s\n", wait_ms / 1000.0);
+            return 1;
+        }
     }
     // 6. close: sock closes itself (Fd's destructor)
     return 0;

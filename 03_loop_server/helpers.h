@@ -1,5 +1,5 @@
 // helpers.h — what lesson 03's server.cpp, threaded_server.cpp and client.cpp share beyond
-// socket_core.h (Fd, die, the command line, addresses, send_all).
+// socket_core.h (Fd, die, the command line, addresses, send_all, quoted).
 // Nothing here hides a socket call: socket/bind/listen/accept/connect/send/recv
 // stay in the lesson files, in the tutorial's order.
 #pragma once
@@ -27,24 +27,28 @@ inline void log_line(const std::string& text) {
     std::fflush(stdout);
 }
 
-// The protocol of this lesson: one message = one line, ended by '\n'.
-// TCP is a byte stream with no message boundaries (lesson 05 shows it): one
-// recv() may return half a line or three lines at once. So received bytes go
-// into `pending`, and whole lines are taken out of it here. No socket calls.
-constexpr std::size_t kMaxLine = 1024;  // longest message we accept, without its '\n'
+// The protocol of this lesson is the tutorial's (001 socket_server.py, 004 持续性数据的交互):
+// what ONE recv(1024) returns is one message. That holds only while each send() arrives
+// in one piece and alone: TCP keeps no message boundaries, so two quick sends can come
+// out of one recv glued together (README; lessons 04 and 05 show it, 06 fixes it).
+// `exit` ends the session; a line-oriented client (nc, telnet) sends it as "exit\n" or
+// "exit\r\n", and those end it too.
+inline bool is_exit(const std::string& message) {
+    return message == "exit" || message == "exit\n" || message == "exit\r\n";
+}
 
-enum class LineStatus { kLine, kNeedMore, kTooLong };
-
-inline LineStatus take_line(std::string& pending, std::string& line) {
-    const std::size_t newline = pending.find('\n');
-    if (newline == std::string::npos) {
-        // No end in sight yet: wait for more bytes, unless this is already too long.
-        return pending.size() > kMaxLine ? LineStatus::kTooLong : LineStatus::kNeedMore;
+// Wait until `fd` has something to read (bytes, or the peer's close), at most `ms`
+// milliseconds of wall-clock time in all, whatever signals interrupt the wait.
+// Returns 1 readable, 0 time is up, -1 error (errno set).
+inline int wait_readable(int fd, int ms) {
+    const long long deadline = now_ms() + ms;
+    for (;;) {
+        const long long left = deadline - now_ms();
+        pollfd waiting{fd, POLLIN, 0};
+        const int ready = ::poll(&waiting, 1, left > 0 ? static_cast<int>(left) : 0);
+        if (ready >= 0) return ready;
+        if (errno != EINTR) return -1;
     }
-    if (newline > kMaxLine) return LineStatus::kTooLong;
-    line.assign(pending, 0, newline);
-    pending.erase(0, newline + 1);
-    return LineStatus::kLine;
 }
 
 // Why a session ended after send() failed: a peer that reset the connection is

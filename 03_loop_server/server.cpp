@@ -1,16 +1,18 @@
 // Lesson 03 — iterative TCP echo server: serve clients one after another, forever.
 //
 // Usage:    ./server [host] [port]      default 127.0.0.1 8888; port 0 = any free port
-// Partner:  ./client [host] [port]      (or several of them: they wait their turn)
+// Partner:  ./client [host] [port]      (or several of them: they wait their turn),
+//           or the tutorial's own clients: 001 socket_client.py, 004 持续性数据的交互.
 // Mirrors:  tutorial 001 socket_server.py, 004 持续性数据的交互 (链接循环 + 通信循环),
 //           002 §1 客户端异常退出 (recv returns 0 on Linux, ConnectionResetError elsewhere).
 //
-// Protocol: one message = one line ending in '\n' (TCP keeps no message
-// boundaries, see README). The server greets each client with "连接成功", sends
-// every line back upper-cased, and ends the session when the client sends
-// "exit", closes, or resets the connection. Then it takes the next client.
-// While it talks to one client, the next ones wait in the listen queue:
-// threaded_server.cpp serves them all at once.
+// Protocol: the tutorial's. The server greets each client with "连接成功", takes what
+// ONE recv(1024) returns as one message, sends it back upper-cased (004's data.upper()),
+// and ends the session when the message is "exit" (or "exit\n" from nc), or the client
+// closes or resets the connection. Then it takes the next client. While it talks to one
+// client, the next ones wait in the listen queue: threaded_server.cpp serves them all at once.
+// One recv is not one send (TCP keeps no boundaries): two quick messages can arrive glued
+// together and are then answered as one — README, and lessons 04/05.
 
 #include <csignal>
 #include <string>
@@ -19,46 +21,35 @@
 
 constexpr int kBacklog = 5;             // sk.listen(5)
 constexpr std::size_t kBufSize = 1024;  // conn.recv(1024)
-constexpr const char* kGreeting = "连接成功\n";
+constexpr const char* kGreeting = "连接成功";  // msg = "连接成功"; conn.send(msg.encode()): no newline
 constexpr const char* kUsage = "server [host] [port]   (default 127.0.0.1 8888; port 0 = any free port)";
 
 // The communication loop (通信循环) with one client. Returns why the session ended.
 std::string talk_to(int conn, const std::string& peer) {
     if (!send_all(conn, kGreeting, std::strlen(kGreeting))) return send_failure();
-    std::string pending;  // bytes received but not yet a whole line
     char buf[kBufSize];
     for (;;) {
-        std::string line;
-        const LineStatus status = take_line(pending, line);
-        if (status == LineStatus::kTooLong) return "line longer than " + std::to_string(kMaxLine) + " bytes";
-        if (status == LineStatus::kNeedMore) {
-            // 5. recv: whatever bytes have arrived, at most kBufSize
-            const ssize_t received = ::recv(conn, buf, sizeof buf, 0);
-            if (received < 0 && errno == EINTR) continue;
-            if (received < 0 && errno == ECONNRESET) return "connection reset";  // Windows' ConnectionResetError
-            if (received < 0) return std::string("recv: ") + std::strerror(errno);
-            if (received == 0) return "recv returned 0";  // Linux: the client closed (tutorial 002 §1)
-            pending.append(buf, static_cast<std::size_t>(received));
-            continue;
-        }
-        log_line("client " + peer + " said " + std::to_string(line.size()) + " bytes: " + line);
-        if (line == "exit") return "sent exit";  // if data == b'exit': break
-        // 6. send the line back upper-cased, with its '\n'
-        const std::string reply = upper_cased(line) + "\n";
+        // 5. recv: whatever bytes have arrived, at most kBufSize. That chunk is the message.
+        const ssize_t received = ::recv(conn, buf, sizeof buf, 0);
+        if (received < 0 && errno == EINTR) continue;
+        if (received < 0 && errno == ECONNRESET) return "connection reset";  // Windows' ConnectionResetError
+        if (received < 0) return std::string("recv: ") + std::strerror(errno);
+        if (received == 0) return "recv returned 0";  // Linux: the client closed (tutorial 002 §1)
+        const std::string message(buf, static_cast<std::size_t>(received));
+        log_line("client " + peer + " said " + std::to_string(message.size()) + " bytes: " + quoted(message));
+        if (is_exit(message)) return "sent exit";  // if data == b'exit': break
+        // 6. send it back upper-cased: conn.send(data.upper())
+        const std::string reply = upper_cased(message);
         if (!send_all(conn, reply.data(), reply.size())) return send_failure();
     }
 }
 
 int main(int argc, char* argv[]) {
+    const CommandLine line = parse_command_line("server", kUsage, argc, argv, {}, 2);
     std::string host = "127.0.0.1";
     std::uint16_t port = 8888;
-    if (argc > 1 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) {
-        std::printf("usage: %s\n", kUsage);
-        return 0;
-    }
-    if (argc > 3) usage_error("server", kUsage, "too many arguments");
-    if (argc > 1) host = argv[1];
-    if (argc > 2) port = parse_port("server", argv[2], /*zero_allowed=*/true, kUsage);
+    if (line.positional.size() > 0) host = line.positional[0];
+    if (line.positional.size() > 1) port = parse_port("server", line.positional[1], /*zero_allowed=*/true, kUsage);
     std::signal(SIGPIPE, SIG_IGN);  // a vanished reader (client or log pipe) is an error, never a death
 
     // 1. socket, and SO_REUSEADDR: restart at once even while old connections sit

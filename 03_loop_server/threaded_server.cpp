@@ -5,8 +5,9 @@
 // Mirrors:  tutorial 001 socket_server_tcp2.py: socketserver.ThreadingTCPServer with a
 //           BaseRequestHandler whose setup() → handle() → finish() run for each client.
 //
-// Same protocol as server.cpp (one line per message, greeting, upper-cased echo,
-// "exit" ends the session). The main thread only accepts; each connection gets
+// Same protocol as server.cpp (greeting "连接成功", one recv(1024) = one message, echoed
+// upper-cased, "exit" ends the session) — 001's handler greets with "Hello World!" and
+// echoes unchanged; we keep one protocol for both servers (README). The main thread only accepts; each connection gets
 // its own thread running an EchoHandler, and the thread ends with its client.
 // Build with -pthread.
 
@@ -20,7 +21,7 @@
 
 constexpr int kBacklog = 5;             // ThreadingTCPServer.request_queue_size = 5
 constexpr std::size_t kBufSize = 1024;  // conn.recv(1024)
-constexpr const char* kGreeting = "连接成功\n";
+constexpr const char* kGreeting = "连接成功";  // no newline, like the tutorial's
 constexpr const char* kUsage =
     "threaded_server [host] [port]   (default 127.0.0.1 8888; port 0 = any free port)";
 
@@ -36,26 +37,19 @@ public:
     // The communication loop (通信循环), exactly as in server.cpp.
     void handle() {
         if (!send_all(conn_.fd, kGreeting, std::strlen(kGreeting))) return end(send_failure());
-        std::string pending;  // bytes received but not yet a whole line
         char buf[kBufSize];
         for (;;) {
-            std::string line;
-            const LineStatus status = take_line(pending, line);
-            if (status == LineStatus::kTooLong) return end("line longer than " + std::to_string(kMaxLine) + " bytes");
-            if (status == LineStatus::kNeedMore) {
-                // 5. recv
-                const ssize_t received = ::recv(conn_.fd, buf, sizeof buf, 0);
-                if (received < 0 && errno == EINTR) continue;
-                if (received < 0 && errno == ECONNRESET) return end("connection reset");
-                if (received < 0) return end(std::string("recv: ") + std::strerror(errno));
-                if (received == 0) return end("recv returned 0");
-                pending.append(buf, static_cast<std::size_t>(received));
-                continue;
-            }
-            log_line("client " + peer_ + " said " + std::to_string(line.size()) + " bytes: " + line);
-            if (line == "exit") return end("sent exit");
-            // 6. send
-            const std::string reply = upper_cased(line) + "\n";
+            // 5. recv: one chunk of at most 1024 bytes is one message
+            const ssize_t received = ::recv(conn_.fd, buf, sizeof buf, 0);
+            if (received < 0 && errno == EINTR) continue;
+            if (received < 0 && errno == ECONNRESET) return end("connection reset");
+            if (received < 0) return end(std::string("recv: ") + std::strerror(errno));
+            if (received == 0) return end("recv returned 0");
+            const std::string message(buf, static_cast<std::size_t>(received));
+            log_line("client " + peer_ + " said " + std::to_string(message.size()) + " bytes: " + quoted(message));
+            if (is_exit(message)) return end("sent exit");
+            // 6. send it back upper-cased
+            const std::string reply = upper_cased(message);
             if (!send_all(conn_.fd, reply.data(), reply.size())) return end(send_failure());
         }
     }
@@ -85,15 +79,11 @@ void serve_client(Fd conn, std::string peer) {
 }
 
 int main(int argc, char* argv[]) {
+    const CommandLine line = parse_command_line("threaded_server", kUsage, argc, argv, {}, 2);
     std::string host = "127.0.0.1";
     std::uint16_t port = 8888;
-    if (argc > 1 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) {
-        std::printf("usage: %s\n", kUsage);
-        return 0;
-    }
-    if (argc > 3) usage_error("threaded_server", kUsage, "too many arguments");
-    if (argc > 1) host = argv[1];
-    if (argc > 2) port = parse_port("threaded_server", argv[2], /*zero_allowed=*/true, kUsage);
+    if (line.positional.size() > 0) host = line.positional[0];
+    if (line.positional.size() > 1) port = parse_port("threaded_server", line.positional[1], /*zero_allowed=*/true, kUsage);
     std::signal(SIGPIPE, SIG_IGN);  // a vanished reader (client or log pipe) is an error, never a death
 
     // 1. socket + SO_REUSEADDR (socketserver's allow_reuse_address)  2. bind  3. listen

@@ -3,7 +3,7 @@
 // Usage:    ./server [host] [port] [--timeout SECONDS] [--allow-remote]
 //           default 127.0.0.1 9939, timeout 10 s; port 0 = any free port
 // Partner:  ./client [host] [port] [--wait SECONDS]
-// Mirrors:  tutorial 000 §三 基于tcp实现远程命令 (服务端), 002 §2 模拟ssh, 004 命令执行:
+// Mirrors:  tutorial 000 §三 基于tcp实现远程命令 (服务端), 002 §2 模拟ssh, 004 主机命令执行:
 //           link loop (accept) + communication loop (recv command → run it → send output).
 //
 // Faithful to the tutorial ON PURPOSE, bug included: the output goes back raw, stdout

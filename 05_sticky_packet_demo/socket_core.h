@@ -152,7 +152,7 @@ inline std::string to_string(const sockaddr_in& address) {
 }
 
 // ---- whole messages over a byte stream -------------------------------------------------------
-// One send() may take fewer bytes than asked (tutorial 002: "该数量可能小于string的字节大小"):
+// One send() may take fewer bytes than asked (001 and 003 §二.4, s.send(): "该数量可能小于string的字节大小"):
 // Python's sendall() loops. MSG_NOSIGNAL: a vanished peer is EPIPE, not death by SIGPIPE.
 inline bool send_all(int fd, const char* data, std::size_t size) {
     while (size > 0) {
@@ -165,7 +165,7 @@ inline bool send_all(int fd, const char* data, std::size_t size) {
     return true;
 }
 
-// UNP's readn (tutorial 004: `while recv_size < total_size`): exactly `size` bytes, or fewer
+// UNP's readn (tutorial 002 §4.2: `while recv_size < length:`): exactly `size` bytes, or fewer
 // when the peer closed first, or -1 with errno set (EAGAIN: an SO_RCVTIMEO timeout).
 inline ssize_t recv_exact(int fd, char* data, std::size_t size) {
     std::size_t got = 0;

@@ -1,11 +1,15 @@
 // Lesson 06 — framed remote-shell client: reads commands, one per line, sends each in a frame
 // and prints its reply whole, however large (0 bytes or 64 MiB), never mixed with the next one.
 //
-// Usage:    ./client [--scheme ack|fixed|json] [--max-bytes N] [--two-sends] [--bench N] [host] [port]
-//           default json, 67108864, 127.0.0.1 8080; commands on stdin, `quit` or end of input stops.
+// Usage:    ./client [--scheme ack|fixed|json] [--max-bytes N] [--two-sends] [--wait SECONDS] [--bench N]
+//                    [host] [port]
+//           default json, 67108864, wait 60, 127.0.0.1 8080; commands on stdin, `quit` or end of input stops.
+//           --wait: give up when the server sends nothing for that long (raise it with the server's --timeout).
 //           --bench N: N round trips of a blank command, then prints round trips/s.
 // Partner:  ./server --scheme SAME [host] [port]
 // Mirrors:  tutorial 002 §4.2 解决方案1 (ack) and 解决方案2 (fixed), 000 end of §四 and 004 end (json).
+
+#include <sys/time.h>
 
 #include <chrono>
 #include <iostream>
@@ -18,8 +22,8 @@
 using framing::Scheme;
 
 constexpr const char* kUsage =
-    "client [--scheme ack|fixed|json] [--max-bytes N] [--two-sends] [--bench N] [host] [port]   "
-    "(default json, 67108864, 127.0.0.1 8080)";
+    "client [--scheme ack|fixed|json] [--max-bytes N] [--two-sends] [--wait SECONDS] [--bench N] [host] [port]   "
+    "(default json, 67108864, 60, 127.0.0.1 8080)";
 
 struct Reply {
     std::string out, err;         // ack and fixed: everything is in `out`
@@ -63,6 +67,10 @@ int main(int argc, char* argv[]) {
     if (sock.fd < 0) die("client: socket");
     const sockaddr_in server = ipv4_address("client", o.host, o.port);
     if (::connect(sock.fd, reinterpret_cast<const sockaddr*>(&server), sizeof server) < 0) die("client: connect");
+    // Every recv waits at most --wait s: a server that speaks another format and waits for us
+    // (the tutorial's 解决方案1, README) ends in "recv: timed out", not in a silent hang.
+    const timeval silence = to_timeval(o.wait);
+    if (::setsockopt(sock.fd, SOL_SOCKET, SO_RCVTIMEO, &silence, sizeof silence) < 0) die("client: setsockopt");
 
     if (o.bench > 0) {  // N small request/response round trips, timed
         const auto start = std::chrono::steady_clock::now();

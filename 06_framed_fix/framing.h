@@ -272,6 +272,9 @@ struct Received {
 };
 
 inline std::string errno_text(const char* call) {
+    // EAGAIN from a socket with SO_RCVTIMEO: the peer went silent, e.g. because it speaks
+    // another format and waits for us (the tutorial's programs, README).
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return std::string(call) + ": timed out, the peer sent nothing more";
     return std::string(call) + ": " + std::strerror(errno);
 }
 
@@ -345,7 +348,7 @@ inline Received recv_ack_message(int fd, std::uint64_t limit) {
     while (line.size() <= kMaxAckDigits && (line.empty() || line.back() != '\n')) {
         char c = 0;
         const ssize_t got = recv_exact(fd, &c, 1);
-        if (got < 0) return {"", errno_text("recv"), false};
+        if (got < 0) return {"", errno_text("recv") + (line.empty() ? "" : " after '" + printable(line) + "'"), false};
         if (got == 0) {
             if (line.empty())
                 r.ended = true;

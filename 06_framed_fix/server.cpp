@@ -3,10 +3,14 @@
 //
 // Usage:    ./server [--scheme ack|fixed|json] [--max-bytes N] [--timeout SECONDS] [--two-sends]
 //                    [--allow-remote] [host] [port]      default json, 64 MiB, 10 s, 127.0.0.1 8080
+//           --timeout: how long a command may run, and how long a started request may pause
 // Partner:  ./client --scheme SAME [host] [port]   (fixed/json also: harness/framed_client.py)
 // Mirrors:  tutorial 002 §4.2 解决方案1 (ack) and 解决方案2 (fixed), 000 end of §四 and 004 end (json).
 //
 // DANGER: it runs ANY command it is sent, as you. Loopback only unless --allow-remote.
+
+#include <poll.h>
+#include <sys/time.h>
 
 #include <csignal>
 #include <string>
@@ -110,7 +114,16 @@ int main(int argc, char* argv[]) {
         const std::string peer = to_string(client);
         std::printf("client connected from %s\n", peer.c_str());
         std::fflush(stdout);
+        // Between commands a client may think as long as it likes (poll below), but once a request
+        // has begun, each recv waits at most --timeout s (SO_RCVTIMEO): a peer that speaks another
+        // format and waits for us (解决方案1's bare command, README) gets an error, not a silent hang.
+        const timeval silence = to_timeval(o.timeout);
+        if (::setsockopt(conn.fd, SOL_SOCKET, SO_RCVTIMEO, &silence, sizeof silence) < 0)
+            std::fprintf(stderr, "server: setsockopt: %s\n", std::strerror(errno));
         for (;;) {
+            pollfd next{conn.fd, POLLIN, 0};
+            while (::poll(&next, 1, -1) < 0 && errno == EINTR) {
+            }
             // 6. recv one framed command
             const framing::Received command = receive_command(conn.fd, o);
             if (command.ended) break;      // the client closed between commands: a normal goodbye

@@ -2,7 +2,7 @@
 //
 // Usage:    ./client [--progress] FILE [host] [port]      default 127.0.0.1 9999
 // Partner:  ./server [--dir DIR] [--overwrite] [host] [port]
-// Mirrors:  tutorial 001 文件传输实例 (file_send.py) and 004 end (先发报头…用字典的方法来打包报头).
+// Mirrors:  tutorial 001 文件传输实例 (file_send.py) and 004 end (先收报头…用字典的方法来打包报头, the receiving side of it).
 //
 // file_send.py sends line by line, waits for b'success' after each line and
 // ends with b'quit'. Here: one header {"filename", "size", "digest"}, the raw

@@ -127,7 +127,7 @@ def measure(server, seconds):
 def run(build_dir: pathlib.Path, quick: bool = False) -> list:
     runs, seconds = (3, 0.5) if quick else (5, 2.0)
     cpp = Server([str(build_dir / "03_loop_server" / "threaded_server"), "127.0.0.1", "0"],
-                 greeting="连接成功\n".encode(), reply_to=bytes.upper, exit_message=b"exit\n")
+                 greeting="连接成功".encode(), reply_to=bytes.upper, exit_message=b"exit")
     try:
         python = Server([sys.executable, str(TUTORIAL_SERVER), "127.0.0.1", "0"],
                         greeting=b"Hello World!", reply_to=bytes, exit_message=b"exit")

@@ -178,6 +178,19 @@ class Process:
     def thread_count(self):
         return len(os.listdir(f"/proc/{self.popen.pid}/task"))
 
+    def stopped(self):
+        """Has every thread of the program stopped (state T, after SIGSTOP)? kill() returns
+        before that, and a thread still running may yet take bytes a test wants queued."""
+        task_dir = f"/proc/{self.popen.pid}/task"
+        states = []
+        for task in os.listdir(task_dir):
+            try:
+                with open(f"{task_dir}/{task}/stat") as stat:
+                    states.append(stat.read().rsplit(")", 1)[1].split()[0])
+            except FileNotFoundError:
+                pass  # a thread that ended meanwhile
+        return bool(states) and all(state in ("T", "t") for state in states)
+
     def signal(self, signum):
         if self.popen.poll() is None:
             self.popen.send_signal(signum)

@@ -1,9 +1,11 @@
 """Lesson 03: the link loop and the communication loop (tutorial 001, 002 §1, 004).
 
-Both servers speak the same protocol (a greeting line, then every line echoed
-upper-cased, "exit" ends the session), so every protocol test runs against
-both of them. The tests that tell them apart look at the ORDER of the server's
-log lines and of the bytes the clients see, never at timing.
+Both servers speak the tutorial's protocol (the greeting "连接成功", then what one
+recv(1024) returns is one message, echoed upper-cased; "exit" ends the session), so
+every protocol test runs against both of them. The tests that tell them apart look at
+the ORDER of the server's log lines and of the bytes the clients see, never at timing.
+Where TCP's timing would decide what one recv returns, the test decides it instead:
+it stops the server (SIGSTOP) until the kernel has queued exactly the bytes it wants.
 """
 
 import errno
@@ -20,12 +22,15 @@ import time
 
 import pytest
 
-from conftest import EINTR_ANNOUNCEMENT, WAIT_SECONDS, Process, program, wait_until
+from conftest import EINTR_ANNOUNCEMENT, WAIT_SECONDS, Process, program, seconds_arg, wait_until
 
 LESSON = "03_loop_server"
 SERVERS = ["server", "threaded_server"]
-GREETING = "连接成功".encode()
-MAX_LINE = 1024
+GREETING = "连接成功".encode()  # no newline: the tutorial's conn.send(msg.encode())
+BUF_SIZE = 1024                 # conn.recv(1024): the longest message
+# The client's bounded waits, given explicitly (never its defaults): for the greeting, which
+# these servers always send, and for each reply.
+CLIENT_WAITS = ["--greeting", seconds_arg(10), "--wait", seconds_arg(10)]
 
 
 @pytest.fixture(params=SERVERS)
@@ -34,27 +39,34 @@ def server(lab, request):
 
 
 class Peer:
-    """A plain Python client that speaks the lesson's line protocol."""
+    """A plain Python client: sends bytes, and reads replies by their expected length
+    (one recv is not one reply, so it never relies on where recv cuts)."""
 
     def __init__(self, port):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=WAIT_SECONDS)
-        self.name = "127.0.0.1:%d" % self.sock.getsockname()[1]  # as the server logs it
+        self.port = self.sock.getsockname()[1]
+        self.name = "127.0.0.1:%d" % self.port  # as the server logs it
         self.pending = b""
 
     def send(self, data):
         self.sock.sendall(data)
 
-    def line(self):
-        while b"\n" not in self.pending:
-            chunk = self.sock.recv(4096)
+    def reply(self, size):
+        while len(self.pending) < size:
+            chunk = self.sock.recv(65536)
             if not chunk:
-                raise AssertionError(f"connection closed; unfinished line {self.pending!r}")
+                raise AssertionError(f"connection closed; got only {self.pending!r}")
             self.pending += chunk
-        line, self.pending = self.pending.split(b"\n", 1)
-        return line
+        reply, self.pending = self.pending[:size], self.pending[size:]
+        return reply
+
+    def ask(self, message):
+        """One message out, its upper-cased echo back."""
+        self.send(message)
+        return self.reply(len(message))
 
     def greeted(self):
-        assert self.line() == GREETING
+        assert self.reply(len(GREETING)) == GREETING
         return self
 
     def expect_closed(self):
@@ -79,7 +91,7 @@ class InteractiveClient(Process):
     """The C++ client with its stdin kept open: the test types one line at a time."""
 
     def __init__(self, lab, port):
-        super().__init__([program(LESSON, "client"), "127.0.0.1", str(port)], stdin_bytes=b"")
+        super().__init__([program(LESSON, "client"), "127.0.0.1", str(port), *CLIENT_WAITS], stdin_bytes=b"")
         lab.started.append(self)
 
     def _feed(self, data):
@@ -102,12 +114,39 @@ def said(server, peer):
     return [line[len(prefix):] for line in server.stdout_lines if line.startswith(prefix)]
 
 
+def queued_at_server(server_port, peer):
+    """How many of `peer`'s bytes the kernel holds for the server, not yet recv()ed:
+    the rx_queue of the server's end of the connection in /proc/net/tcp."""
+    local, remote = "0100007F:%04X" % server_port, "0100007F:%04X" % peer.port
+    with open("/proc/net/tcp") as table:
+        for row in table:
+            fields = row.split()
+            if fields[1] == local and fields[2] == remote:
+                return int(fields[4].split(":")[1], 16)
+    return None
+
+
+def arrive_while_stopped(server, peer, *sends):
+    """Each of `sends` in its own send(), while the server is stopped; it goes on only once
+    the kernel has queued all of them for it. Its next recv then finds them all at once."""
+    server.signal(signal.SIGSTOP)
+    try:
+        # kill() returns before the server stops: a thread still inside recv() could take
+        # what arrives first. So wait until every one of its threads is stopped (state T).
+        wait_until(server.stopped, "the server is stopped")
+        for data in sends:
+            peer.send(data)
+        total = sum(map(len, sends))
+        wait_until(lambda: queued_at_server(server.port, peer) == total, f"{total} bytes queued")
+    finally:
+        server.signal(signal.SIGCONT)
+
+
 def expect_served(server, port):
     """A fresh client gets the greeting and a correct reply: the server is still fine."""
     peer = Peer(port).greeted()
-    peer.send(b"still serving?\n")
-    assert peer.line() == b"STILL SERVING?"
-    peer.send(b"exit\n")
+    assert peer.ask(b"still serving?") == b"STILL SERVING?"
+    peer.send(b"exit")
     peer.expect_closed()
     peer.close()
     server.wait_for(rf"^client {peer.name} left \(sent exit\)$")
@@ -116,8 +155,8 @@ def expect_served(server, port):
 # --- the protocol, against both servers -------------------------------------------------
 
 def test_two_clients_one_after_another(lab, server):
-    first = lab.run(LESSON, "client", "127.0.0.1", str(server.port), stdin="hello\nsocket lab\n")
-    second = lab.run(LESSON, "client", "127.0.0.1", str(server.port), stdin="second client\nexit\n")
+    first = lab.run(LESSON, "client", "127.0.0.1", str(server.port), *CLIENT_WAITS, stdin="hello\nsocket lab\n")
+    second = lab.run(LESSON, "client", "127.0.0.1", str(server.port), *CLIENT_WAITS, stdin="second client\nexit\n")
     assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
     # No prompt when stdin is not a terminal: only the greeting and the replies.
     assert first.stdout_lines == ["连接成功", "HELLO", "SOCKET LAB"]
@@ -127,15 +166,21 @@ def test_two_clients_one_after_another(lab, server):
     second_connected, second_match = server.wait_for(rf"^client (?!{re.escape(match.group(1))} )(\S+) connected$")
     assert first_left < second_connected
     server.wait_for(rf"^client {re.escape(second_match.group(1))} left \(sent exit\)$")  # its log is complete
-    assert said(server, match.group(1)) == ["5 bytes: hello", "10 bytes: socket lab", "4 bytes: exit"]
-    assert said(server, second_match.group(1)) == ["13 bytes: second client", "4 bytes: exit"]
+    # Each line went out without its newline, as one message (client.send(msg_input.encode())).
+    assert said(server, match.group(1)) == ['5 bytes: "hello"', '10 bytes: "socket lab"', '4 bytes: "exit"']
+    assert said(server, second_match.group(1)) == ['13 bytes: "second client"', '4 bytes: "exit"']
 
 
 def test_exit_ends_the_session_and_the_server_closes(lab, server):
-    peer = Peer(server.port).greeted()
-    peer.send(b"exit\n")
-    peer.expect_closed()  # no echo of "exit": the server closed the connection
-    server.wait_for(rf"^client {peer.name} left \(sent exit\)$")
+    # The tutorial's clients send a bare b'exit'; a line-oriented one (nc, telnet) adds
+    # "\n" or "\r\n". Each ends the session; "exit" inside a longer message does not.
+    for goodbye in (b"exit", b"exit\n", b"exit\r\n"):
+        peer = Peer(server.port).greeted()
+        assert peer.ask(b"exit now") == b"EXIT NOW"
+        assert peer.ask(b"exit\n\n") == b"EXIT\n\n"
+        peer.send(goodbye)
+        peer.expect_closed()  # no echo of "exit": the server closed the connection
+        server.wait_for(rf"^client {peer.name} left \(sent exit\)$")
     expect_served(server, server.port)
 
 
@@ -154,47 +199,59 @@ def test_client_killed_mid_session_is_logged_and_the_next_is_served(lab, server)
 
 def test_client_that_resets_the_connection_is_logged_and_the_next_is_served(lab, server):
     peer = Peer(server.port).greeted()
-    peer.send(b"about to reset\n")
-    assert peer.line() == b"ABOUT TO RESET"
+    assert peer.ask(b"about to reset") == b"ABOUT TO RESET"
     peer.reset()
     # RST instead of FIN: recv fails with ECONNRESET (Windows' ConnectionResetError, tutorial 002 §1).
     server.wait_for(rf"^client {peer.name} left \(connection reset\)$")
     expect_served(server, server.port)
 
 
-def test_lines_split_or_joined_by_tcp_are_still_lines(lab, server):
+def test_one_recv_is_one_message_any_bytes(lab, server):
     peer = Peer(server.port).greeted()
-    peer.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    for piece in (b"he", b"llo\nwor", b"ld\nthree\nli", b"nes at once\n"):
-        peer.send(piece)
-    assert [peer.line() for _ in range(4)] == [b"HELLO", b"WORLD", b"THREE", b"LINES AT ONCE"]
-    peer.send(b"\xe4\xbd\xa0\xe5\xa5\xbd \x00 bytes\n")  # UTF-8 and a NUL byte are bytes like any other
-    assert peer.line() == b"\xe4\xbd\xa0\xe5\xa5\xbd \x00 BYTES"
-    server.wait_for(rf"^client {re.escape(peer.name)} said 13 bytes: lines at once$")  # read the log that far
-    assert said(server, peer.name)[:4] == ["5 bytes: hello", "5 bytes: world", "5 bytes: three",
-                                          "13 bytes: lines at once"]
+    assert peer.ask(b"hello\n") == b"HELLO\n"  # a newline is just a byte of the message
+    assert peer.ask(b"\xe4\xbd\xa0\xe5\xa5\xbd \x00 bytes") == b"\xe4\xbd\xa0\xe5\xa5\xbd \x00 BYTES"  # UTF-8, NUL
+    server.wait_for(rf'^client {peer.name} said 14 bytes: "你好 \\x00 bytes"$')  # quoted: one log line
 
 
-def test_a_line_at_the_limit_is_echoed_a_longer_one_ends_the_session(lab, server):
+def test_two_quick_messages_can_arrive_glued(lab, server):
+    # The bridge to lessons 04/05: two send()s, and the server's one recv(1024) takes both.
+    # The test makes the server a late receiver (stopped until both are queued), which is
+    # what a busy machine does by chance: then "hello" and "world" are ONE message.
     peer = Peer(server.port).greeted()
-    longest = bytes(random.Random(3).choice(b"abcxyz") for _ in range(MAX_LINE))
-    peer.send(longest + b"\n")
-    assert peer.line() == longest.upper()
-    peer.send(b"y" * (MAX_LINE + 1))  # no '\n' needed: it is already too long
+    arrive_while_stopped(server, peer, b"hello", b"world")
+    assert peer.reply(10) == b"HELLOWORLD"
+    server.wait_for(rf'^client {peer.name} said 10 bytes: "helloworld"$')
+    # Two messages glued into one: "exit" at the end of one is not seen either.
+    arrive_while_stopped(server, peer, b"bye", b"exit")
+    assert peer.reply(7) == b"BYEEXIT"
+    server.wait_for(rf'^client {peer.name} said 7 bytes: "byeexit"$')
+    assert said(server, peer.name) == ['10 bytes: "helloworld"', '7 bytes: "byeexit"']
+    peer.send(b"exit")
     peer.expect_closed()
-    server.wait_for(rf"^client {peer.name} left \(line longer than {MAX_LINE} bytes\)$")
-    expect_served(server, server.port)
+
+
+def test_a_message_longer_than_one_recv_is_answered_as_two(lab, server):
+    peer = Peer(server.port).greeted()
+    longest = bytes(random.Random(3).choice(b"abcxyz") for _ in range(BUF_SIZE))
+    assert peer.ask(longest) == longest.upper()  # 1024 bytes: one recv(1024), one message
+    arrive_while_stopped(server, peer, longest + b"!")  # 1025 bytes, all queued at once
+    assert peer.reply(BUF_SIZE + 1) == longest.upper() + b"!"
+    server.wait_for(rf'^client {peer.name} said 1 bytes: "!"$')
+    assert said(server, peer.name)[1:] == [f'{BUF_SIZE} bytes: "{longest.decode()}"', '1 bytes: "!"']
+    peer.send(b"exit")
+    peer.expect_closed()
 
 
 def test_empty_lines_are_not_sent_by_the_client(lab, server):
-    client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), stdin="a\n\nb\n\nexit\nnot read\n")
+    client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), *CLIENT_WAITS,
+                     stdin="a\n\nb\n\nexit\nnot read\n")
     assert client.returncode == 0, client.stderr
     assert client.stdout_lines == ["连接成功", "A", "B"]
     assert client.stderr_lines == ["client: empty line not sent (an empty message would leave "
                                    "the server waiting)"] * 2
     _, match = server.wait_for(r"^client (\S+) left \(sent exit\)$")
     # The server received exactly three messages, none of them empty.
-    assert said(server, match.group(1)) == ["1 bytes: a", "1 bytes: b", "4 bytes: exit"]
+    assert said(server, match.group(1)) == ['1 bytes: "a"', '1 bytes: "b"', '4 bytes: "exit"']
 
 
 def test_empty_lines_are_not_sent_on_the_wire(lab):
@@ -202,23 +259,23 @@ def test_empty_lines_are_not_sent_on_the_wire(lab):
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen(1)
-        client = lab.start(LESSON, "client", "127.0.0.1", str(listener.getsockname()[1]),
+        client = lab.start(LESSON, "client", "127.0.0.1", str(listener.getsockname()[1]), *CLIENT_WAITS,
                            stdin="one\n\n\ntwo\n")
         listener.settimeout(WAIT_SECONDS)
         conn, _ = listener.accept()
         with conn:
             conn.settimeout(WAIT_SECONDS)
-            conn.sendall(GREETING + b"\n")
-            wire = b""
-            while not wire.endswith(b"exit\n"):
+            conn.sendall(GREETING)
+            wire = []  # what each recv returned: the client waits for each reply, so one message each
+            while wire[-1:] != [b"exit"]:
                 chunk = conn.recv(4096)
                 assert chunk, f"client closed early; sent {wire!r}"
-                wire += chunk
-                if wire.endswith(b"\n") and not wire.endswith(b"exit\n"):
-                    conn.sendall(wire.split(b"\n")[-2].upper() + b"\n")
+                wire.append(chunk)
+                if chunk != b"exit":
+                    conn.sendall(chunk.upper())
             assert conn.recv(4096) == b""  # after exit the client closes: nothing else was sent
     client.wait()
-    assert wire == b"one\ntwo\nexit\n"  # EOF on stdin became "exit"
+    assert wire == [b"one", b"two", b"exit"]  # no newlines, no empty message; EOF on stdin became "exit"
     assert client.stdout_lines == ["连接成功", "ONE", "TWO"]
     assert len(client.stderr_lines) == 2
 
@@ -226,7 +283,7 @@ def test_empty_lines_are_not_sent_on_the_wire(lab):
 def test_the_client_prompts_only_on_a_terminal(lab, server):
     controller, terminal = os.openpty()
     try:
-        client = subprocess.Popen([program(LESSON, "client"), "127.0.0.1", str(server.port)],
+        client = subprocess.Popen([program(LESSON, "client"), "127.0.0.1", str(server.port), *CLIENT_WAITS],
                                   stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         os.write(controller, b"hi\nexit\n")
         out, err = client.communicate(timeout=WAIT_SECONDS)
@@ -258,20 +315,19 @@ def test_iterative_server_makes_a_second_client_wait(lab):
     first = Peer(server.port).greeted()
     server.wait_for(rf"^client {first.name} connected$")
     second = Peer(server.port)  # connect() returns: the kernel queued it; nobody accept()ed it yet
-    second.send(b"queued\n")   # waits in the kernel too
-    first.send(b"still me\n")
-    assert first.line() == b"STILL ME"
+    second.send(b"queued")     # waits in the kernel too
+    assert first.ask(b"still me") == b"STILL ME"
     # The server has answered the first client after the second connected, and the second
     # has not even been greeted: the server is still inside the first one's loop.
     assert second.has_nothing_to_read()
-    first.send(b"exit\n")
+    first.send(b"exit")
     first.expect_closed()
-    assert second.line() == GREETING  # now it is the second one's turn
-    assert second.line() == b"QUEUED"
-    order = [log_index(server, rf"^client {first.name} said 8 bytes: still me$"),
+    assert second.reply(len(GREETING)) == GREETING  # now it is the second one's turn
+    assert second.reply(6) == b"QUEUED"
+    order = [log_index(server, rf'^client {first.name} said 8 bytes: "still me"$'),
              log_index(server, rf"^client {first.name} left \(sent exit\)$"),
              log_index(server, rf"^client {second.name} connected$"),
-             log_index(server, rf"^client {second.name} said 6 bytes: queued$")]
+             log_index(server, rf'^client {second.name} said 6 bytes: "queued"$')]
     assert order == sorted(order)
 
 
@@ -279,19 +335,17 @@ def test_threaded_server_serves_two_clients_at_once(lab):
     server = lab.server(LESSON, "threaded_server")
     first = Peer(server.port).greeted()
     second = Peer(server.port).greeted()  # greeted while the first is still connected
-    second.send(b"second\n")
-    assert second.line() == b"SECOND"
-    first.send(b"first\n")
-    assert first.line() == b"FIRST"
-    second.send(b"exit\n")
+    assert second.ask(b"second") == b"SECOND"
+    assert first.ask(b"first") == b"FIRST"
+    second.send(b"exit")
     second.expect_closed()
-    first.send(b"exit\n")
+    first.send(b"exit")
     first.expect_closed()
     # The second client came, talked and left while the first was connected all along.
     order = [log_index(server, rf"^client {first.name} connected$"),
              log_index(server, rf"^client {second.name} connected$"),
-             log_index(server, rf"^client {second.name} said 6 bytes: second$"),
-             log_index(server, rf"^client {first.name} said 5 bytes: first$"),
+             log_index(server, rf'^client {second.name} said 6 bytes: "second"$'),
+             log_index(server, rf'^client {first.name} said 5 bytes: "first"$'),
              log_index(server, rf"^client {second.name} left \(sent exit\)$"),
              log_index(server, rf"^client {first.name} left \(sent exit\)$")]
     assert order == sorted(order)
@@ -339,7 +393,9 @@ def test_restart_on_the_same_port_while_time_wait_lingers(lab, name):
 
 def test_bad_arguments_exit_2_with_usage(lab):
     for name, args in [("client", ["127.0.0.1", "abc"]), ("client", ["127.0.0.1", "0"]),
-                       ("client", ["127.0.0.1", "1", "extra"]), ("server", ["127.0.0.1", "70000"]),
+                       ("client", ["127.0.0.1", "1", "extra"]), ("client", ["--wait", "0"]),
+                       ("client", ["--greeting"]), ("client", ["--wait", "soon"]),
+                       ("server", ["127.0.0.1", "70000"]),
                        ("threaded_server", ["127.0.0.1", "-1"]),
                        ("threaded_server", ["127.0.0.1", "1", "extra"])]:
         lab.expect_usage_error(LESSON, name, *args)
@@ -367,7 +423,7 @@ def idle_counts(server, threaded):
     (sanitizer runtimes start helper threads of their own when the first thread starts)."""
     peer = Peer(server.port).greeted()
     threads, fds = server.thread_count(), server.fd_count()  # now: one client's fd (and thread)
-    peer.send(b"exit\n")
+    peer.send(b"exit")
     peer.expect_closed()
     peer.close()
     idle_threads, idle_fds = threads - (1 if threaded else 0), fds - 1
@@ -377,6 +433,8 @@ def idle_counts(server, threaded):
 
 
 def echo_replies(lines):
+    """However the server's recv() cut these lines into messages, the echo of each message is
+    its upper-cased bytes: all the replies together are the upper-cased stream."""
     return b"".join(line.upper() + b"\n" for line in lines)
 
 
@@ -385,7 +443,7 @@ def test_threaded_server_200_clients_200_messages_each(lab):
     server = lab.server(LESSON, "threaded_server")
     idle_threads, idle_fds = idle_counts(server, threaded=True)
     rng = random.Random(200)
-    letters = b"abcdefghijklmnopqrstuvwxyz "
+    letters = b"abcdefghijklmnopqrstuvwyz "  # no 'x': no piece can ever be exactly "exit"
     peers, outgoing, expected, received = [], {}, {}, {}
     for number in range(200):  # connect one by one: the listen queue only holds 5
         peer = Peer(server.port).greeted()
@@ -397,7 +455,7 @@ def test_threaded_server_200_clients_200_messages_each(lab):
         received[peer] = b""
     assert server.thread_count() == idle_threads + 200  # one thread per client, all alive at once
     # All 200 clients write their lines in random-sized pieces (cutting lines anywhere)
-    # while reading replies, all at the same time.
+    # while reading replies, all at the same time: where each recv() cuts is up to TCP.
     selector = selectors.DefaultSelector()
     for peer in peers:
         peer.sock.setblocking(False)
@@ -425,7 +483,7 @@ def test_threaded_server_200_clients_200_messages_each(lab):
     for peer in peers:  # byte for byte, each client got exactly its own replies
         assert received[peer] == expected[peer]
         peer.sock.settimeout(WAIT_SECONDS)  # blocking again, but never for ever
-        peer.send(b"exit\n")
+        peer.send(b"exit")
         peer.expect_closed()
         peer.close()
     server.wait_for(rf"^client {peers[-1].name} left \(sent exit\)$")
@@ -468,24 +526,16 @@ def die_at_random_point(lab, server, rng, kind):
         return {"recv returned 0", "connection reset", "send: Broken pipe"}
     peer.greeted()
     for number in range(rng.randrange(3)):
-        peer.send(b"line %d\n" % number)
-        assert peer.line() == b"LINE %d" % number
-    unfinished = b"mid-li"[:rng.randrange(7)]  # maybe half a line
-    peer.send(unfinished)
+        assert peer.ask(b"line %d" % number) == b"LINE %d" % number
     if kind == "rst":
         peer.reset()
         return {"connection reset"}
     if kind == "half_close":  # done sending, still reading: the server closes its side
         peer.sock.shutdown(socket.SHUT_WR)
         peer.expect_closed()
-    elif kind == "too_long":
-        peer.send(b"x" * (MAX_LINE + 1))
-        try:
-            peer.expect_closed()
-        except ConnectionResetError:
-            pass  # the server closed with some of our bytes unread: that close sends RST, not FIN
-        peer.close()
-        return {f"line longer than {MAX_LINE} bytes"}
+    elif kind == "long":  # more than one recv(1024): answered piece by piece, then a FIN
+        message = b"long message " * 300
+        assert peer.ask(message) == message.upper()
     peer.close()  # "fin": plain close in the middle of things
     return {"recv returned 0"}
 
@@ -495,7 +545,7 @@ def test_100_clients_dying_at_random_points_leak_nothing(lab, name):
     server = lab.server(LESSON, name)
     idle_threads, idle_fds = idle_counts(server, threaded=name == "threaded_server")
     rng = random.Random(100)
-    kinds = ["sigkill"] * 15 + ["vanish"] * 15 + ["rst"] * 25 + ["half_close"] * 20 + ["fin"] * 15 + ["too_long"] * 10
+    kinds = ["sigkill"] * 15 + ["vanish"] * 15 + ["rst"] * 25 + ["half_close"] * 20 + ["fin"] * 15 + ["long"] * 10
     rng.shuffle(kinds)
     for number, kind in enumerate(kinds, start=1):
         reasons = die_at_random_point(lab, server, rng, kind)
@@ -526,13 +576,13 @@ def test_signals_during_io_do_not_disturb_the_server(lab, name):
     try:
         for batch in range(40):
             lines = [b"batch %d line %d " % (batch, n) + b"z" * (batch * 10) for n in range(50)]
-            peer.send(b"".join(line + b"\n" for line in lines))
-            assert b"".join(peer.line() + b"\n" for _ in lines) == echo_replies(lines)
+            expected = echo_replies(lines)
+            assert peer.ask(b"".join(line + b"\n" for line in lines)) == expected
     finally:
         stop.set()
         pesterer.join()
         server.signal(signal.SIGCONT)
-    peer.send(b"exit\n")
+    peer.send(b"exit")
     peer.expect_closed()
     expect_served(server, server.port)
     assert server.popen.poll() is None
@@ -551,7 +601,7 @@ def test_writing_to_a_client_that_is_gone_is_not_fatal(lab, name):
         doomed = Peer(server.port)
         doomed.send(lines)
         doomed.close()
-        busy.send(b"exit\n")
+        busy.send(b"exit")
         busy.expect_closed()
         reasons = {"send: Broken pipe"}
     else:
@@ -574,9 +624,8 @@ def test_a_closed_log_pipe_is_not_fatal(name):
         server.stdout.close()
         for _ in range(2):  # each session writes log lines into the broken pipe
             peer = Peer(port).greeted()
-            peer.send(b"anyone reading the log?\n")
-            assert peer.line() == b"ANYONE READING THE LOG?"
-            peer.send(b"exit\n")
+            assert peer.ask(b"anyone reading the log?") == b"ANYONE READING THE LOG?"
+            peer.send(b"exit")
             peer.expect_closed()
             peer.close()
         assert server.poll() is None
@@ -591,14 +640,37 @@ def test_interrupted_calls_are_restarted(lab, name, eintr_env):
     server = lab.server(LESSON, name, "127.0.0.1", "0", env=eintr_env(program(LESSON, name)))
     client_env = eintr_env(program(LESSON, "client"))
     for number in range(3):
-        client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), env=client_env,
-                         stdin=f"client {number}\n" + "x" * MAX_LINE + "\nlast\n")
+        client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), *CLIENT_WAITS, env=client_env,
+                         stdin=f"client {number}\n" + "x" * BUF_SIZE + "\nlast\n")
         assert client.returncode == 0, client.stderr
-        assert client.stdout_lines == ["连接成功", f"CLIENT {number}", "X" * MAX_LINE, "LAST"]
+        assert client.stdout_lines == ["连接成功", f"CLIENT {number}", "X" * BUF_SIZE, "LAST"]
         assert client.stderr_lines == [EINTR_ANNOUNCEMENT]
     peer = Peer(server.port).greeted()
-    peer.send(b"exit\n")
+    peer.send(b"exit")
     peer.expect_closed()
     server.wait_for(rf"^client {peer.name} left \(sent exit\)$")
     assert len([line for line in server.stdout_lines if line.endswith(" left (sent exit)")]) == 4
     assert server.stop().stderr_lines == [EINTR_ANNOUNCEMENT]  # and no accept error
+
+
+# --- the client's bounded waits -------------------------------------------------------------
+
+def test_the_client_goes_on_without_a_greeting_and_reports_a_silent_server(lab):
+    # A server written here: no greeting (like 004's), answers the first message, then is silent.
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        listener.settimeout(WAIT_SECONDS)
+        client = lab.start(LESSON, "client", "127.0.0.1", str(listener.getsockname()[1]),
+                           "--greeting", seconds_arg(0.2), "--wait", seconds_arg(0.5),
+                           stdin="hello\nanyone?\n")
+        conn, _ = listener.accept()
+        with conn:
+            conn.settimeout(WAIT_SECONDS)
+            assert conn.recv(1024) == b"hello"  # sent once the greeting wait was over
+            conn.sendall(b"HELLO")
+            assert conn.recv(1024) == b"anyone?"
+            client.wait()  # no answer: the client gives up by itself
+    assert client.returncode == 1
+    assert client.stdout_lines == ["HELLO"]
+    assert client.stderr_lines == [f"client: no reply within {float(seconds_arg(0.5)):g} s"]
