@@ -49,15 +49,15 @@ bool receive_and_print(int sock, int ms) {
 }
 
 int main(int argc, char* argv[]) {
-    const CommandLine line =
+    const CommandLine arguments =
         parse_command_line("client", kUsage, argc, argv, {"--greeting SECONDS", "--wait SECONDS"}, 2);
     std::string host = "127.0.0.1";
     std::uint16_t port = 8888;
-    if (line.positional.size() > 0) host = line.positional[0];
-    if (line.positional.size() > 1) port = parse_port("client", line.positional[1], /*zero_allowed=*/false, kUsage);
+    if (arguments.positional.size() > 0) host = arguments.positional[0];
+    if (arguments.positional.size() > 1) port = parse_port("client", arguments.positional[1], false, kUsage);
     int greeting_ms = 1000;
     int wait_ms = 10000;
-    for (const auto& [option, value] : line.options) {
+    for (const auto& [option, value] : arguments.options) {
         const int ms = static_cast<int>(std::ceil(parse_seconds("client", kUsage, option, value) * 1000));
         (option == "--greeting" ? greeting_ms : wait_ms) = ms;
     }

@@ -348,7 +348,7 @@ inline Received recv_ack_message(int fd, std::uint64_t limit) {
     while (line.size() <= kMaxAckDigits && (line.empty() || line.back() != '\n')) {
         char c = 0;
         const ssize_t got = recv_exact(fd, &c, 1);
-        if (got < 0) return {"", errno_text("recv") + (line.empty() ? "" : " after '" + printable(line) + "'"), false};
+        if (got < 0) return {"", errno_text("recv") + (line.empty() ? "" : " after " + quoted(line, 40)), false};
         if (got == 0) {
             if (line.empty())
                 r.ended = true;

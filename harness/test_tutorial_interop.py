@@ -219,7 +219,7 @@ def test_04_tutorial_client_to_cpp_server(lab, client, prompt, script):
     peer = tutorial(lab, client, "127.0.0.1", str(server.port), stdin=script).wait()
     assert peer.returncode == 0, peer.stderr
     assert peer.stdout_lines == [prompt + "hi", "", prompt]  # print() of b'hi\n'
-    server.wait_for(r"^127\.0\.0\.1:\d+ ran 'echo hi': 3 bytes stdout, 0 bytes stderr, ")
+    server.wait_for(r'^127\.0\.0\.1:\d+ ran "echo hi": 3 bytes stdout, 0 bytes stderr, ')
 
 
 @pytest.mark.parametrize("server_name", ["000_cmd_server.py", "002_ssh_server.py"])
@@ -283,7 +283,7 @@ def test_06_fix1_client_to_cpp_ack_server(lab):
     peer = tutorial(lab, "002_fix1_client.py", "127.0.0.1", str(server.port), stdin="echo hi\n").wait()
     traceback_ends_with(peer, re.escape("ValueError: invalid literal for int() with base 10: ''"))
     server.wait_for(r"^server: client \S+: bad request: recv: timed out, the peer sent nothing more "
-                    r"after 'echo hi'$", stream="stderr")
+                    r'after "echo hi"$', stream="stderr")
     good = cpp_client_06(lab, "ack", server.port, "echo next\n")
     assert (good.returncode, good.stdout) == (0, "next"), good.stderr
 
