@@ -441,26 +441,28 @@ def temporaries(folder):
     return [name for name in listing(folder) if name.startswith(".upload-")]
 
 
-def start_huge_upload(lab, server, tmp_path, name="huge.bin"):
-    """A real client uploading 64 GiB of holes: it is still sending when the test acts."""
-    huge = tmp_path / name
+def start_huge_upload(lab, server, tmp_path, received):
+    """A real client uploading 64 GiB of holes: it is still sending when the test acts.
+    Returns once the server has made one more temporary file for it."""
+    huge = tmp_path / "huge.bin"
     with open(huge, "wb") as f:
         f.truncate(64 << 30)
+    before = set(temporaries(received))
     client = lab.start(LESSON, "client", str(huge), "127.0.0.1", str(server.port))
-    server.wait_for(rf'^receiving "{name}" \(68719476736 bytes\)$')
-    return client
+    wait_until(lambda: set(temporaries(received)) - before, "the upload's temporary file exists")
+    [temporary] = set(temporaries(received)) - before
+    return client, temporary
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_stop_signal_mid_upload_removes_the_temporary_file(lab, tmp_path, signum):
     server, received = start_server(lab, tmp_path)
-    start_huge_upload(lab, server, tmp_path)
-    wait_until(lambda: temporaries(received), "the upload's temporary file exists")
+    start_huge_upload(lab, server, tmp_path, received)
     server.signal(signum)
     server.wait()
+    assert listing(received) == []  # before: .upload-XXXXXX stayed for good
     assert server.returncode == 0, server.stderr
     assert server.stdout_lines[-1] == f"stopped by {signum.name}"
-    assert listing(received) == []  # before: .upload-XXXXXX stayed for good
     assert server.stderr == ""
 
 
@@ -476,12 +478,11 @@ def test_stale_temporaries_are_removed_at_start_but_never_another_servers(lab, t
         # ... when server A starts on the same folder, takes an upload and dies by SIGKILL:
         # its temporary file stays (nothing can run on SIGKILL).
         server_a, _ = start_server(lab, tmp_path)
-        client_a = start_huge_upload(lab, server_a, tmp_path)
-        wait_until(lambda: len(temporaries(received)) == 2, "A's temporary file exists")
-        [stale] = set(temporaries(received)) - {in_use}
+        client_a, stale = start_huge_upload(lab, server_a, tmp_path, received)
         server_a.signal(signal.SIGKILL)
         server_a.wait()
         client_a.wait()
+        assert sorted(temporaries(received)) == sorted([in_use, stale])
         # Server B starts: it removes A's leftover, which nobody holds, and leaves C's alone
         # (C holds flock on it) — as A's start did before.
         server_b, _ = start_server(lab, tmp_path)
@@ -634,7 +635,10 @@ def test_accept_out_of_descriptors_backs_off_and_serves_again(lab, tmp_path):
     lowest_free = min(set(range(len(in_use) + 1)) - in_use)
     _, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
     resource.prlimit(pid, resource.RLIMIT_NOFILE, (lowest_free, hard))  # accept() now fails: EMFILE
-    waiting = [connect(server) for _ in range(3)]  # queued by the kernel, the listener stays readable
+    # A client that leaves at once (a server blocked in accept() has its next descriptor already),
+    # then three that wait: queued by the kernel, the listener stays readable.
+    connect(server).close()
+    waiting = [connect(server) for _ in range(3)]
     try:
         server.wait_for(r"^server: accept: Too many open files", stream="stderr")
         before, window = cpu_seconds(pid), scaled(1.0)
