@@ -152,17 +152,19 @@ struct Conn {
 // The temporary file of an upload in progress is locked (flock) by the server writing it. One
 // that nobody holds was left by a server that died (SIGKILL, power cut): remove it. A try-lock
 // that fails means another server on this folder is writing it right now: leave it alone.
-void remove_stale_temporaries(const std::string& dir, int dir_fd) {
+// Returns the names removed.
+std::vector<std::string> remove_stale_temporaries(const std::string& dir, int dir_fd) {
     const std::unique_ptr<DIR, int (*)(DIR*)> folder(::opendir(dir.c_str()), &::closedir);
     if (!folder) die(("server: " + dir).c_str());
+    std::vector<std::string> removed;
     while (const dirent* entry = ::readdir(folder.get())) {
         const std::string name = entry->d_name;
         if (name.rfind(kTempPrefix, 0) != 0) continue;
         Fd file{::openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)};
         if (file.fd < 0 || ::flock(file.fd, LOCK_EX | LOCK_NB) < 0) continue;
-        if (::unlinkat(dir_fd, name.c_str(), 0) == 0) std::printf("removed %s, left behind by a server that died\n", name.c_str());
+        if (::unlinkat(dir_fd, name.c_str(), 0) == 0) removed.push_back(name);
     }
-    std::fflush(stdout);
+    return removed;
 }
 
 // One upload on `conn`: header, go-ahead, body, trailer. Returns the verdict.
@@ -305,6 +307,7 @@ int main(int argc, char* argv[]) {
     if (::mkdir(dir.c_str(), 0777) < 0 && errno != EEXIST) die(("server: mkdir " + dir).c_str());
     Fd dir_fd{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
     if (dir_fd.fd < 0) die(("server: " + dir).c_str());
+    const std::vector<std::string> stale = remove_stale_temporaries(dir, dir_fd.fd);  // before any client
 
     // 1. socket. Non-blocking: accept() is called when poll() says a client waits, and if that
     //    client is gone by then (RST), we are back in poll() at once, not stuck in accept().
@@ -319,8 +322,8 @@ int main(int argc, char* argv[]) {
     socklen_t bound_len = sizeof bound;
     if (::getsockname(listener.fd, reinterpret_cast<sockaddr*>(&bound), &bound_len) < 0) die("server: getsockname");
     std::printf("listening on %s\n", to_string(bound).c_str());
+    for (const std::string& name : stale) std::printf("removed %s, left behind by a server that died\n", quoted(name).c_str());
     std::fflush(stdout);
-    remove_stale_temporaries(dir, dir_fd.fd);
 
     try {
         bool out_of_fds = false;
