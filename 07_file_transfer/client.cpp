@@ -24,7 +24,7 @@ constexpr std::size_t kChunkSize = 256 * 1024;  // one read/hash/send per 256 Ki
 constexpr const char* kUsage = "client [--progress] FILE [host] [port]   (default 127.0.0.1 9999)";
 using Clock = std::chrono::steady_clock;
 
-// The server's replies are JSON objects; anything else, or a missing/false field, counts as "no".
+// A missing or false field counts as "no".
 bool says_true(const json& reply, const char* key) { return reply.is_object() && reply.contains(key) && reply[key] == true; }
 
 [[noreturn]] void fail(const std::string& problem) {
