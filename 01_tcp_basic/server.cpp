@@ -9,6 +9,8 @@
 // One difference, for correctness: TCP is a byte stream, so one recv() is not
 // one message (lesson 05). The client says "I am done" by shutting down its
 // sending side, and this server keeps receiving until recv() returns 0.
+// It streams: each piece goes back as it comes, and only the first kBufSize bytes
+// are kept for the log, so a client sending 256 MiB costs 2 KiB of memory, not 256 MiB.
 
 #include <algorithm>
 #include <cctype>
@@ -63,7 +65,8 @@ int main(int argc, char* argv[]) {
 
     // 5. recv → send: upper-case each piece as it comes, until the client has sent everything
     char buf[kBufSize];
-    std::string message;
+    std::string first;         // the first kBufSize bytes, for the log: what one recv(1024) would print
+    std::uint64_t total = 0;   // and how many bytes came in all
     for (;;) {
         const ssize_t received = ::recv(conn.fd, buf, sizeof buf, 0);
         if (received < 0) {
@@ -72,7 +75,8 @@ int main(int argc, char* argv[]) {
             return 1;
         }
         if (received == 0) break;  // the client shut down its sending side: end of message
-        message.append(buf, static_cast<std::size_t>(received));
+        first.append(buf, std::min(static_cast<std::size_t>(received), kBufSize - first.size()));
+        total += static_cast<std::uint64_t>(received);
         std::transform(buf, buf + received, buf,
                        [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
         if (!send_all(conn.fd, buf, static_cast<std::size_t>(received))) {
@@ -80,9 +84,11 @@ int main(int argc, char* argv[]) {
             return 1;
         }
     }
-    std::printf("received %zu bytes: ", message.size());
-    std::fwrite(message.data(), 1, message.size(), stdout);  // bytes, NUL included: written with their length
-    std::printf("\n");
+    if (total > first.size())
+        std::printf("received %llu bytes, the first %zu: ", static_cast<unsigned long long>(total), first.size());
+    else
+        std::printf("received %llu bytes: ", static_cast<unsigned long long>(total));
+    std::printf("%s\n", quoted(first).c_str());  // bytes from the network, escaped for the terminal
 
     // 6. close: conn and listener close themselves here (Fd's destructor)
     return 0;

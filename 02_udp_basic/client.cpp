@@ -86,7 +86,7 @@ int main(int argc, char* argv[]) {
         const std::size_t kept = std::min(size, sizeof buf);
         std::string line = "recvfrom -> " + std::to_string(size) + " bytes from " + to_string(from);
         if (kept < size) line += " (truncated to " + std::to_string(kept) + ": the rest is lost)";
-        std::printf("%s: %s\n", line.c_str(), quoted({buf, kept}).c_str());
+        std::printf("%s: %s\n", line.c_str(), quoted(std::string_view(buf, kept)).c_str());
         std::fflush(stdout);
         ++replies;
     }

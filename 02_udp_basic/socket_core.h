@@ -205,8 +205,9 @@ inline int wait_for_bytes(int fd, int count, int timeout_ms) {
 
 // ---- bytes from the network, safe on a terminal or in a log line ------------------------------
 // "hello", "" (empty), "a\x00b\n", "你好": valid UTF-8 passes, so text stays readable; control
-// characters (ESC, CR ...), C1 controls and bidi overrides (U+202E reverses a line) are escaped,
-// and so is every byte that is not UTF-8. At most `max` bytes are shown, then "...".
+// characters (ESC, CR ...), C1 controls and the characters that hide or reorder text (bidi
+// overrides such as U+202E, zero-width ones) are escaped, so "abc\u202etxt.exe" cannot pose as
+// "abcexe.txt"; so is every byte that is not UTF-8. At most `max` bytes are shown, then "...".
 inline std::string quoted(std::string_view bytes, std::size_t max = std::string_view::npos) {
     std::string text = "\"";
     char escape[12];
@@ -241,8 +242,8 @@ inline std::string quoted(std::string_view bytes, std::size_t max = std::string_
         } else if (code < 0x20 || code == 0x7f) {
             std::snprintf(escape, sizeof escape, "\\x%02x", static_cast<unsigned>(code));
             text += escape;
-        } else if ((code >= 0x80 && code < 0xa0) || (code >= 0x202a && code <= 0x202e) ||
-                   (code >= 0x2066 && code <= 0x2069)) {
+        } else if ((code >= 0x80 && code < 0xa0) || code == 0x61c || (code >= 0x200b && code <= 0x200f) ||
+                   (code >= 0x2028 && code <= 0x202e) || (code >= 0x2060 && code <= 0x2069) || code == 0xfeff) {
             std::snprintf(escape, sizeof escape, "\\u%04x", static_cast<unsigned>(code));
             text += escape;
         } else {
@@ -251,4 +252,12 @@ inline std::string quoted(std::string_view bytes, std::size_t max = std::string_
         i += n;
     }
     return text + (i < bytes.size() ? "\"..." : "\"");
+}
+// Exact matches for a std::string and a C string: std::quoted, which argument-dependent lookup
+// also finds for a std::string once <iomanip> is included (nlohmann/json.hpp does), must not win.
+inline std::string quoted(const std::string& bytes, std::size_t max = std::string::npos) {
+    return quoted(std::string_view(bytes), max);
+}
+inline std::string quoted(const char* bytes, std::size_t max = std::string::npos) {
+    return quoted(std::string_view(bytes), max);
 }

@@ -49,7 +49,7 @@ int main(int argc, char* argv[]) {
         } while (sent < 0 && errno == EINTR);
         if (sent < 0) die(udp ? "client: sendto" : "client: send");
         std::printf("%s(%zu) -> %zd bytes: %s\n", udp ? "sendto" : "send", piece.size(), sent,
-                    quoted({piece.data(), static_cast<std::size_t>(sent)}).c_str());
+                    quoted(std::string_view(piece.data(), static_cast<std::size_t>(sent))).c_str());
         if (static_cast<std::size_t>(sent) != piece.size()) {  // cannot happen with 5 bytes, but check
             std::fprintf(stderr, "client: send: only %zd of %zu bytes sent\n", sent, piece.size());
             return 1;

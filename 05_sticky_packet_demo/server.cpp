@@ -34,7 +34,7 @@ ssize_t show_recv(int fd, std::size_t size) {
         received = ::recv(fd, buf, size, 0);
     } while (received < 0 && errno == EINTR);
     if (received < 0) die("server: recv");
-    std::printf("recv(%zu) -> %zd bytes: %s%s\n", size, received, quoted({buf, static_cast<std::size_t>(received)}).c_str(),
+    std::printf("recv(%zu) -> %zd bytes: %s%s\n", size, received, quoted(std::string_view(buf, static_cast<std::size_t>(received))).c_str(),
                 received == 0 ? "   (end of stream: the client closed)" : "");
     std::fflush(stdout);
     return received;
@@ -72,7 +72,7 @@ int main(int argc, char* argv[]) {
             } while (received < 0 && errno == EINTR);
             if (received < 0) die("server: recvfrom");
             std::printf("recvfrom(%d) -> %zd bytes: %s from %s\n", kMessageBytes, received,
-                        quoted({buf, static_cast<std::size_t>(received)}).c_str(), to_string(peer).c_str());
+                        quoted(std::string_view(buf, static_cast<std::size_t>(received))).c_str(), to_string(peer).c_str());
             std::fflush(stdout);
         }
         return 0;

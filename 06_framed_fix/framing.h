@@ -384,7 +384,7 @@ inline std::string send_ack_message(int fd, const std::vector<std::string_view>&
     const ssize_t got = recv_exact(fd, answer, sizeof answer);
     if (got < 0) return errno_text("recv");
     if (std::string_view(answer, static_cast<std::size_t>(got)) != kRecvReady) {
-        return "expected \"recv_ready\", got " + quoted({answer, static_cast<std::size_t>(got)});
+        return "expected \"recv_ready\", got " + quoted(std::string_view(answer, static_cast<std::size_t>(got)));
     }
     return send_all(fd, body_pieces) ? "" : errno_text("send");
 }

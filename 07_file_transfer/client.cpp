@@ -11,6 +11,7 @@
 // Build alone: g++ -std=c++17 -O2 -Wall -Wextra -Wpedantic -o client client.cpp -lxxhash
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <chrono>
@@ -23,19 +24,29 @@ constexpr std::size_t kChunkSize = 256 * 1024;  // one read/hash/send per 256 Ki
 constexpr const char* kUsage = "client [--progress] FILE [host] [port]   (default 127.0.0.1 9999)";
 using Clock = std::chrono::steady_clock;
 
-// The server's replies are JSON objects; anything else, or a missing/false field, counts as "no".
+// A missing or false field counts as "no".
 bool says_true(const json& reply, const char* key) { return reply.is_object() && reply.contains(key) && reply[key] == true; }
-
-void print_reply(const std::string& frame) {  // bytes from the wire: written with their length
-    std::fputs("server: ", stdout);
-    std::fwrite(frame.data(), 1, frame.size(), stdout);
-    std::fputs("\n", stdout);
-}
 
 [[noreturn]] void fail(const std::string& problem) {
     std::fprintf(stderr, "client: %s\n", problem.c_str());
     std::exit(1);
 }
+
+// The server's reply: a flat JSON object, or a clear refusal. parse_object (protocol.h) stops
+// at the first container nested deeper than a flat object, before building anything.
+json parse_reply(const std::string& frame) {
+    std::string error;
+    json reply = parse_object(frame, error);
+    if (reply.is_discarded()) {  // show its start, quoted: none of its bytes reaches the terminal raw
+        const bool cut = frame.size() > 80;
+        fail("the server's reply " + error + ": " + quoted(frame.substr(0, 80)) + (cut ? "..." : ""));
+    }
+    return reply;
+}
+
+// Printed re-encoded with every non-ASCII character as \uXXXX, so that no character the
+// server chose (U+202E, C1 controls) can steer the terminal.
+void print_reply(const json& reply) { std::printf("server: %s\n", reply.dump(-1, ' ', /*ensure_ascii=*/true).c_str()); }
 
 // "  12.0 / 100.0 MiB  12%  345.6 MB/s" on stderr, redrawn in place at most 10 times a second.
 void show_progress(std::uint64_t done, std::uint64_t total, Clock::time_point start, bool last) {
@@ -58,12 +69,16 @@ int main(int argc, char* argv[]) {
     const std::string path = line.positional[0];
     if (line.positional.size() > 1) host = line.positional[1];
     if (line.positional.size() > 2) port = parse_port("client", line.positional[2], /*zero_allowed=*/false, kUsage);
+    ::signal(SIGPIPE, SIG_IGN);  // stdout read by a program that went away: a failed printf, not death
 
     // The file first (with open(...,'rb') as f): its size and plain name go in the header.
-    Fd file{::open(path.c_str(), O_RDONLY)};
+    // O_NONBLOCK: opening a FIFO (or a device) could wait forever for a writer; opened this
+    // way it returns at once, fstat says what it is, and only a regular file goes on.
+    Fd file{::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC)};
     struct stat info {};
     if (file.fd < 0 || ::fstat(file.fd, &info) < 0) fail(path + ": " + std::strerror(errno));
     if (!S_ISREG(info.st_mode)) fail(path + ": not a regular file");
+    if (::fcntl(file.fd, F_SETFL, ::fcntl(file.fd, F_GETFL) & ~O_NONBLOCK) < 0) fail(path + ": " + std::strerror(errno));
     UploadHeader header{path.substr(path.find_last_of('/') + 1), static_cast<std::uint64_t>(info.st_size)};
     if (const auto problem = file_name_problem(header.filename)) fail(path + ": " + *problem);
     std::string header_json;
@@ -83,9 +98,9 @@ int main(int argc, char* argv[]) {
     std::string frame, error;
     if (!send_frame(sock.fd, header_json)) die("client: send");
     if (!recv_frame(sock.fd, kMaxHeaderSize, frame, error)) fail(error);
-    json reply = json::parse(frame, nullptr, false);
+    json reply = parse_reply(frame);
     if (!says_true(reply, "ok") || !says_true(reply, "ready")) {
-        print_reply(frame);
+        print_reply(reply);
         return 1;
     }
 
@@ -109,8 +124,8 @@ int main(int argc, char* argv[]) {
 
     // 6. recv the verdict; success only if the server says so about the bytes we hashed
     if (!recv_frame(sock.fd, kMaxHeaderSize, frame, error)) fail(error);
-    print_reply(frame);
-    reply = json::parse(frame, nullptr, false);
+    reply = parse_reply(frame);
+    print_reply(reply);
     if (!says_true(reply, "ok") || reply["digest"] != digest.hex()) return 1;
     std::printf("uploaded %s: %llu bytes, xxh3-128 %s\n", header.filename.c_str(),
                 static_cast<unsigned long long>(header.size), digest.hex().c_str());

@@ -37,6 +37,7 @@ constexpr std::size_t kMaxNameBytes = 255;          // NAME_MAX on Linux file sy
 constexpr const char* kDigestName = "xxh3-128";
 constexpr const char* kTempPrefix = ".upload-";     // the server's temporary files: never a client's name
 constexpr std::uint64_t kMaxFileSize = static_cast<std::uint64_t>(std::numeric_limits<off_t>::max());
+constexpr int kMaxJsonDepth = 2;                    // {"filename": "a"} is depth 1: every message here is flat
 
 // The framing (lesson 06, tutorial 004 struct.pack): a 4-byte length in network
 // (big-endian) order, then that many bytes. Written out by hand: no socket header needed.
@@ -57,6 +58,43 @@ inline std::optional<std::uint32_t> decode_frame_length(const char prefix[4], st
         return std::nullopt;
     }
     return n;
+}
+
+// JSON text -> object (every message here is one), or a discarded value and `error` says why
+// ("is not a JSON object", "nests deeper than 2 levels"). Untrusted structure is bounded BEFORE
+// anything is built from it: nlohmann's SAX interface reads the text once, reporting each `{`
+// and `[` as it comes, and the parse stops at the first one deeper than kMaxJsonDepth. So
+// 32,000 nested `[` (64 KiB) cost three of them, and no value is ever built that code could
+// walk recursively, level by level (dump(), comparisons) — no stack overflow.
+inline json parse_object(std::string_view bytes, std::string& error) {
+    struct DepthLimit : nlohmann::json_sax<json> {
+        int depth = 0;
+        bool too_deep = false;
+        bool open() { return !(too_deep = ++depth > kMaxJsonDepth); }
+        bool start_object(std::size_t) override { return open(); }
+        bool start_array(std::size_t) override { return open(); }
+        bool end_object() override { return --depth, true; }
+        bool end_array() override { return --depth, true; }
+        bool null() override { return true; }
+        bool boolean(bool) override { return true; }
+        bool number_integer(number_integer_t) override { return true; }
+        bool number_unsigned(number_unsigned_t) override { return true; }
+        bool number_float(number_float_t, const string_t&) override { return true; }
+        bool string(string_t&) override { return true; }
+        bool binary(binary_t&) override { return true; }
+        bool key(string_t&) override { return true; }
+        bool parse_error(std::size_t, const std::string&, const json::exception&) override { return false; }
+    } limit;
+    if (!json::sax_parse(bytes.begin(), bytes.end(), &limit)) {
+        error = limit.too_deep ? "nests deeper than " + std::to_string(kMaxJsonDepth) + " levels" : "is not a JSON object";
+        return json(json::value_t::discarded);
+    }
+    json value = json::parse(bytes.begin(), bytes.end(), nullptr, /*allow_exceptions=*/false);
+    if (!value.is_object()) {
+        error = "is not a JSON object";
+        return json(json::value_t::discarded);
+    }
+    return value;
 }
 
 struct UploadHeader {
@@ -88,9 +126,9 @@ inline std::string encode_header(const UploadHeader& header) {
 // Header bytes -> UploadHeader, or nothing and `error` says why. Every field is
 // checked here, before the server creates anything on disk.
 inline std::optional<UploadHeader> decode_header(std::string_view bytes, std::string& error) {
-    const json header = json::parse(bytes.begin(), bytes.end(), nullptr, /*allow_exceptions=*/false);
-    if (header.is_discarded() || !header.is_object()) {
-        error = "header is not a JSON object";
+    const json header = parse_object(bytes, error);
+    if (header.is_discarded()) {
+        error = "header " + error;
         return std::nullopt;
     }
     for (const auto& item : header.items()) {
@@ -126,8 +164,9 @@ inline std::optional<UploadHeader> decode_header(std::string_view bytes, std::st
 inline std::string encode_trailer(const std::string& hex_digest) { return json{{"digest", hex_digest}}.dump(); }
 
 inline std::optional<std::string> decode_trailer(std::string_view bytes) {
-    const json trailer = json::parse(bytes.begin(), bytes.end(), nullptr, false);
-    if (trailer.is_discarded() || !trailer.is_object() || trailer.size() != 1 || !trailer.contains("digest") ||
+    std::string error;
+    const json trailer = parse_object(bytes, error);
+    if (trailer.is_discarded() || trailer.size() != 1 || !trailer.contains("digest") ||
         !trailer["digest"].is_string())
         return std::nullopt;
     std::string hex = trailer["digest"].get<std::string>();

@@ -2,8 +2,9 @@
 
 import re
 import socket
+import threading
 
-from conftest import EINTR_ANNOUNCEMENT, program
+from conftest import EINTR_ANNOUNCEMENT, WAIT_SECONDS, program
 
 LESSON = "01_tcp_basic"
 
@@ -15,7 +16,7 @@ def test_client_gets_the_reply_upper_cased(lab):
     assert client.stdout_lines[-1] == "HELLO SOCKET"
     server.wait()
     assert server.returncode == 0, server.stderr
-    assert "received 12 bytes: hello socket" in server.stdout_lines
+    assert 'received 12 bytes: "hello socket"' in server.stdout_lines
 
 
 def test_server_prints_the_clients_real_address(lab):
@@ -50,7 +51,8 @@ def test_a_long_message_arrives_whole(lab):
     client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), message)
     assert client.stdout_lines[-1].lower() == message  # whole; upper-casing is the first test's promise
     server.wait()
-    assert f"received {len(message)} bytes: {message}" in server.stdout_lines
+    # The log shows the first 1024 bytes (one recv(1024) of the tutorial) and the count.
+    assert f'received {len(message)} bytes, the first 1024: "{message[:1024]}"' in server.stdout_lines
 
 
 def test_refused_connection_is_reported(lab):
@@ -96,5 +98,37 @@ def test_interrupted_calls_are_restarted(lab, eintr_env):
     assert client.stderr_lines == [EINTR_ANNOUNCEMENT]  # the shim really ran
     server.wait()
     assert server.returncode == 0, server.stderr
-    assert "received 5000 bytes: " + "x" * 5000 in server.stdout_lines
+    assert 'received 5000 bytes, the first 1024: "' + "x" * 1024 + '"' in server.stdout_lines
     assert server.stderr_lines == [EINTR_ANNOUNCEMENT]
+
+
+def peak_rss_mib(pid):
+    """The process's peak resident memory so far (VmHWM), in MiB."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM in /proc/PID/status")
+
+
+def test_a_256_mib_stream_is_answered_without_keeping_it(lab):
+    # The server streams: each piece goes back upper-cased as it comes, and only the first
+    # 1024 bytes are kept for the log. It used to keep the whole stream: RSS 259 MiB.
+    server = lab.server(LESSON)
+    piece, pieces = b"s" * (1 << 20), 256
+    with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
+        sender = threading.Thread(target=lambda: [sock.sendall(piece) for _ in range(pieces)])
+        sender.start()
+        answered = 0
+        while answered < len(piece) * pieces:  # read the answer while sending, or both block
+            reply = sock.recv(1 << 20)
+            assert reply and reply.count(b"S") == len(reply)
+            answered += len(reply)
+        sender.join(WAIT_SECONDS)
+        peak = peak_rss_mib(server.popen.pid)  # all of it has passed through; the server still runs
+        sock.shutdown(socket.SHUT_WR)
+        assert sock.recv(1) == b""
+    assert peak < 64, f"peak RSS {peak:.1f} MiB for a 256 MiB stream"
+    server.wait()
+    assert server.returncode == 0, server.stderr
+    assert server.stdout_lines[-1] == f'received {len(piece) * pieces} bytes, the first 1024: "' + "s" * 1024 + '"'

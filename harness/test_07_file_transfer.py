@@ -9,17 +9,22 @@ and no temporary file left behind.
 import json
 import os
 import random
+import re
+import resource
+import select
 import signal
 import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import EINTR_ANNOUNCEMENT, Server, WAIT_SECONDS, program, scaled, wait_until
+from conftest import (EINTR_ANNOUNCEMENT, WAIT_SECONDS, Process, Server, program, scaled, seconds_arg,
+                      wait_until)
 
 LESSON = "07_file_transfer"
 
@@ -110,7 +115,7 @@ def test_file_arrives_byte_exact(lab, tmp_path, name):
     assert verdict == {"ok": True, "filename": name, "size": len(CONTENTS[name]), "digest": expected}
     assert listing(received) == [name]
     assert (received / name).read_bytes() == CONTENTS[name]
-    server.wait_for(rf"^saved {name} \({len(CONTENTS[name])} bytes, xxh3-128 {expected}\)$")
+    server.wait_for(rf'^saved "{name}" \({len(CONTENTS[name])} bytes, xxh3-128 {expected}\)$')
     assert client.stderr == ""  # stderr is a pipe here: no progress bar
 
 
@@ -127,14 +132,14 @@ def test_interrupted_calls_are_restarted(lab, tmp_path, eintr_env):
         assert client.returncode == 0, client.stdout + client.stderr
         assert client.stdout_lines[-1] == f"uploaded {name}: {len(data)} bytes, xxh3-128 {xxh128(data)}"
         assert client.stderr_lines == [EINTR_ANNOUNCEMENT]  # the shim really ran
-        server.wait_for(rf"^saved {name} \({len(data)} bytes, xxh3-128 {xxh128(data)}\)$")
+        server.wait_for(rf'^saved "{name}" \({len(data)} bytes, xxh3-128 {xxh128(data)}\)$')
         assert (received / name).read_bytes() == data
     # All or nothing: an upload whose digest does not match leaves no file, not even a temporary one.
     wrong = xxh128(b"something else")
     verdict = raw_upload(server, "bad.bin", files["random.bin"], digest=wrong)
     assert verdict == {"ok": False, "error": f"digest mismatch: client sent {wrong}, "
                                              f"server received {xxh128(files['random.bin'])}"}
-    server.wait_for(r"^refused: digest mismatch")
+    server.wait_for(r'^refused: "digest mismatch')
     assert listing(received) == sorted(files)
     assert server.stop().stderr_lines == [EINTR_ANNOUNCEMENT]
 
@@ -281,10 +286,10 @@ def test_client_killed_mid_upload(lab, tmp_path):
     with open(huge, "wb") as f:   # and is far too big to finish before the kill below
         f.truncate(64 << 30)
     client = lab.start(LESSON, "client", str(huge), "127.0.0.1", str(server.port))
-    server.wait_for(r"^receiving huge\.bin \(68719476736 bytes\)$")
+    server.wait_for(r'^receiving "huge\.bin" \(68719476736 bytes\)$')
     client.signal(signal.SIGKILL)
     client.wait()
-    server.wait_for(r"^refused: (connection closed after \d+ of 68719476736 bytes|recv: Connection reset by peer)$")
+    server.wait_for(r'^refused: "(connection closed|recv: Connection reset by peer) after \d+ of 68719476736 bytes"$')
     assert listing(received) == []
     assert raw_upload(server, "next.txt", b"next")["ok"] is True
     assert listing(received) == ["next.txt"]
@@ -428,3 +433,271 @@ def test_torture_uploads_dying_at_random_points(lab, tmp_path):
     assert (received / "good.bin").read_bytes() == good.read_bytes()
     wait_until(lambda: server.fd_count() == baseline, f"the server's fd count to return to {baseline}")
     assert server.popen.poll() is None
+
+
+# --- hostile peers and hard stops (issue 12) --------------------------------------------------
+
+def temporaries(folder):
+    return [name for name in listing(folder) if name.startswith(".upload-")]
+
+
+def start_huge_upload(lab, server, tmp_path, received):
+    """A real client uploading 64 GiB of holes: it is still sending when the test acts.
+    Returns once the server has made one more temporary file for it."""
+    huge = tmp_path / "huge.bin"
+    with open(huge, "wb") as f:
+        f.truncate(64 << 30)
+    before = set(temporaries(received))
+    client = lab.start(LESSON, "client", str(huge), "127.0.0.1", str(server.port))
+    wait_until(lambda: set(temporaries(received)) - before, "the upload's temporary file exists")
+    [temporary] = set(temporaries(received)) - before
+    return client, temporary
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_stop_signal_mid_upload_removes_the_temporary_file(lab, tmp_path, signum):
+    server, received = start_server(lab, tmp_path)
+    start_huge_upload(lab, server, tmp_path, received)
+    server.signal(signum)
+    server.wait()
+    assert listing(received) == []  # before: .upload-XXXXXX stayed for good
+    assert server.returncode == 0, server.stderr
+    assert server.stdout_lines[-1] == f"stopped by {signum.name}"
+    assert server.stderr == ""
+
+
+def test_stale_temporaries_are_removed_at_start_but_never_another_servers(lab, tmp_path):
+    # Server C is in the middle of an upload into the folder ...
+    server_c, received = start_server(lab, tmp_path)
+    data = b"0123456789"
+    with connect(server_c) as sock:
+        sock.sendall(frame(header("c.txt", len(data))))
+        assert recv_frame(sock) == {"ok": True, "ready": True}
+        sock.sendall(data[:5])
+        [in_use] = temporaries(received)
+        # ... when server A starts on the same folder, takes an upload and dies by SIGKILL:
+        # its temporary file stays (nothing can run on SIGKILL).
+        server_a, _ = start_server(lab, tmp_path)
+        client_a, stale = start_huge_upload(lab, server_a, tmp_path, received)
+        server_a.signal(signal.SIGKILL)
+        server_a.wait()
+        client_a.wait()
+        assert sorted(temporaries(received)) == sorted([in_use, stale])
+        # Server B starts: it removes A's leftover, which nobody holds, and leaves C's alone
+        # (C holds flock on it) — as A's start did before.
+        server_b, _ = start_server(lab, tmp_path)
+        server_b.wait_for(rf'^removed "{re.escape(stale)}", left behind by a server that died$')
+        assert temporaries(received) == [in_use]
+        sock.sendall(data[5:] + frame(json.dumps({"digest": xxh128(data)}).encode()))
+        assert recv_frame(sock)["ok"] is True  # C's upload was not harmed
+    assert listing(received) == ["c.txt"]
+    assert (received / "c.txt").read_bytes() == data
+    assert raw_upload(server_b, "b.txt", b"B serves too")["ok"] is True
+    assert not any(line.startswith("removed") for line in server_a.stdout_lines)
+    assert [line for line in server_b.stdout_lines if line.startswith("removed")] == [
+        f'removed "{stale}", left behind by a server that died']
+
+
+def test_client_refuses_a_fifo_or_a_device_at_once(lab, tmp_path):
+    # open() of a FIFO without a writer waits forever; the client opens with O_NONBLOCK,
+    # then fstat() tells it what it has. No server is needed: nothing is sent.
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    for path in (fifo, "/dev/zero"):
+        started = time.monotonic()
+        client = lab.run(LESSON, "client", str(path), "127.0.0.1", "9", timeout=scaled(5))
+        assert client.returncode == 1
+        assert client.stderr == f"client: {path}: not a regular file"
+        assert time.monotonic() - started < scaled(5)
+
+
+DEEP = b'{"filename":' + b"[" * 32000 + b"]" * 32000 + b"}"  # 64,013 bytes: under the 64 KiB limit
+
+
+def small_stack(argv):
+    """The program under `ulimit -s 1024`: a recursion of one frame per level would overflow."""
+    return ["prlimit", f"--stack={1 << 20}", *argv]
+
+
+class FakeServer:
+    """A hostile upload server from Python: answers the client's header with `go_ahead`, then
+    (if given) reads the body and trailer and answers with `verdict` (both raw frame bodies)."""
+
+    def __init__(self, go_ahead, verdict=None):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, args=(go_ahead, verdict), daemon=True)
+        self.thread.start()
+
+    def _serve(self, go_ahead, verdict):
+        self.listener.settimeout(WAIT_SECONDS)
+        conn, _ = self.listener.accept()
+        with conn:
+            conn.settimeout(WAIT_SECONDS)
+            announced = recv_frame(conn)
+            conn.sendall(frame(go_ahead))
+            if verdict is not None:
+                recv_exact(conn, announced["size"])
+                recv_frame(conn)  # the trailer
+                conn.sendall(frame(verdict))
+            conn.shutdown(socket.SHUT_WR)
+            conn.recv(1)  # until the client closes
+
+    def close(self):
+        self.thread.join(WAIT_SECONDS)
+        self.listener.close()
+
+
+def run_client_against(lab, tmp_path, fake, argv_prefix=()):
+    source = tmp_path / "up.txt"
+    source.write_bytes(b"payload")
+    client = Process([*argv_prefix, program(LESSON, "client"), str(source), "127.0.0.1", str(fake.port)])
+    lab.started.append(client)
+    client.wait()
+    fake.close()
+    return client
+
+
+def test_deeply_nested_json_is_refused_both_ways(lab, tmp_path):
+    # The server, with a 1 MiB stack: refused before anything is built, and it serves on.
+    received = tmp_path / "received"
+    server = Server(small_stack([program(LESSON, "server"), "--dir", str(received), "127.0.0.1", "0"]))
+    lab.started.append(server)
+    for body in (DEEP, b'{"filename":[["a"]]}'):  # depth 3 is already too deep
+        with connect(server) as sock:
+            sock.sendall(frame(body))
+            assert recv_frame(sock) == {"ok": False, "error": "header nests deeper than 2 levels"}
+    server.wait_for(r'^refused: "header nests deeper than 2 levels"$')
+    assert raw_upload(server, "after.txt", b"still serving")["ok"] is True
+    assert listing(received) == ["after.txt"]
+    # The client, with a 1 MiB stack, given the same nesting as the go-ahead and as the verdict.
+    for fake in (FakeServer(DEEP), FakeServer(b'{"ok":true,"ready":true}', verdict=DEEP)):
+        client = run_client_against(lab, tmp_path, fake, small_stack([]))
+        assert client.returncode == 1
+        assert client.stderr.startswith('client: the server\'s reply nests deeper than 2 levels: "{\\"filename\\":[[[[')
+        assert len(client.stderr) < 200  # a quoted start of it, not 64 KiB
+    assert server.popen.poll() is None
+
+
+def test_untrusted_bytes_are_quoted_in_the_log_and_on_the_terminal(lab, tmp_path):
+    server, received = start_server(lab, tmp_path)
+    name = "invoice\u202etxt.exe"  # shown raw, U+202E (right-to-left override) makes it read "invoiceexe.txt"
+    assert raw_upload(server, name, b"x")["ok"] is True
+    assert raw_upload(server, name, b"x")["ok"] is False  # already exists: the refusal names it too
+    server.wait_for(r'^refused: "invoice\\u202etxt\.exe already exists')
+    server.wait_for(r'^saved "invoice\\u202etxt\.exe" \(1 bytes')
+    server.wait_for(r'^receiving "invoice\\u202etxt\.exe" \(1 bytes\)$')
+    assert not any("\u202e" in line for line in server.stdout_lines)
+    assert listing(received) == [name]  # a legal name: only its display is escaped
+    # A hostile server's verdict: terminal escapes as plain text, raw U+202E and a C1 control
+    # (U+009B, CSI on some terminals) inside valid JSON.
+    not_json = b"\x1b[2J\x1b]0;owned\x07 all done"
+    client = run_client_against(lab, tmp_path, FakeServer(b'{"ok":true,"ready":true}', verdict=not_json))
+    assert client.returncode == 1
+    assert client.stderr == 'client: the server\'s reply is not a JSON object: "\\x1b[2J\\x1b]0;owned\\x07 all done"'
+    sneaky = '{"ok":false,"error":"see \u202eelif\u009b"}'.encode()
+    client = run_client_against(lab, tmp_path, FakeServer(sneaky))
+    assert client.returncode == 1
+    assert client.stdout_lines == ['server: {"error":"see \\u202eelif\\u009b","ok":false}']
+
+
+def test_a_log_reader_that_goes_away_does_not_kill_the_server(lab, tmp_path):
+    # `server | head -1`: after the first line nobody reads the log. SIGPIPE must not kill it.
+    received = tmp_path / "received"
+    popen = subprocess.Popen([program(LESSON, "server"), "--dir", str(received), "127.0.0.1", "0"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        port = int(popen.stdout.readline().decode().rsplit(":", 1)[1])
+        popen.stdout.close()  # head -1 exits
+        server = type("Address", (), {"port": port})
+        for name in ("one.txt", "two.txt"):  # each upload writes log lines into the closed pipe
+            assert raw_upload(server, name, b"logged to nobody")["ok"] is True
+        assert popen.poll() is None
+        popen.send_signal(signal.SIGTERM)
+        assert popen.wait(WAIT_SECONDS) == 0
+        assert popen.stderr.read() == b""
+    finally:
+        popen.kill()
+        popen.wait()
+        popen.stderr.close()
+    assert listing(received) == ["one.txt", "two.txt"]
+
+
+def cpu_seconds(pid):
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def test_accept_out_of_descriptors_backs_off_and_serves_again(lab, tmp_path):
+    server, received = start_server(lab, tmp_path)
+    # One upload first, and its connection closed: then the server is back in its accept loop
+    # with only the descriptors it keeps.
+    assert raw_upload(server, "before.txt", b"served")["ok"] is True
+    pid = server.popen.pid
+    sockets = lambda: [fd for fd in os.listdir(f"/proc/{pid}/fd")
+                       if os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")]
+    wait_until(lambda: len(sockets()) == 1, "only the listening socket is left")
+    in_use = {int(fd) for fd in os.listdir(f"/proc/{pid}/fd")}
+    lowest_free = min(set(range(len(in_use) + 1)) - in_use)
+    _, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, (lowest_free, hard))  # accept() now fails: EMFILE
+    # A client that leaves at once (a server blocked in accept() has its next descriptor already),
+    # then three that wait: queued by the kernel, the listener stays readable.
+    connect(server).close()
+    waiting = [connect(server) for _ in range(3)]
+    try:
+        server.wait_for(r"^server: accept: Too many open files", stream="stderr")
+        before, window = cpu_seconds(pid), scaled(1.0)
+        time.sleep(window)  # a measurement window, not a wait for a condition
+        used = cpu_seconds(pid) - before
+        assert used < 0.1 * window, f"{used:.2f} s of CPU in {window} s: accept() spins"
+        assert server.stderr_lines == ["server: accept: Too many open files (retrying every 100 ms, reported once)"]
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (hard, hard))  # descriptors free again
+    finally:
+        for sock in waiting:
+            sock.close()
+    assert raw_upload(server, "after.txt", b"served again")["ok"] is True
+    assert listing(received) == ["after.txt", "before.txt"]
+    assert len(server.stderr_lines) == 1
+
+
+def drip(sock, data, interval):
+    """Send `data` a byte every `interval` s until the server answers; return (bytes sent, verdict)."""
+    for sent in range(len(data)):
+        if select.select([sock], [], [], interval)[0]:
+            return sent, recv_frame(sock)
+        sock.sendall(data[sent:sent + 1])
+    return len(data), recv_frame(sock)
+
+
+def test_idle_and_dripping_clients_are_dropped_and_the_next_is_served(lab, tmp_path):
+    idle = seconds_arg(1)
+    server, received = start_server(lab, tmp_path, "--idle-timeout", idle)
+    # Silent after connecting, and silent half-way through the body.
+    with connect(server) as sock:
+        assert recv_frame(sock) == {"ok": False, "error": f"header: nothing received for {idle} s"}
+    with connect(server) as sock:  # (fast until then: 512 KiB are 8 s ahead of the minimum rate)
+        sock.sendall(frame(header("half.bin", 1 << 20)))
+        assert recv_frame(sock) == {"ok": True, "ready": True}
+        sock.sendall(b"h" * (1 << 19))
+        assert recv_frame(sock) == {"ok": False,
+                                    "error": f"nothing received for {idle} s after 524288 of 1048576 bytes"}
+    # A drip: a byte every tenth of the idle limit never trips it, but each phase has a deadline:
+    # idle + size / 64 KiB/s (for the header, its 64 KiB limit: idle + 1 s).
+    tick = scaled(1) / 10
+    with connect(server) as sock:
+        sent, verdict = drip(sock, frame(header("drip.bin", 100)), tick)
+    assert verdict == {"ok": False, "error": "header: too slow (under 64 KiB/s on average)"}
+    assert 0 < sent < len(frame(header("drip.bin", 100)))
+    with connect(server) as sock:
+        started = time.monotonic()  # before the server's clock starts (at its go-ahead)
+        sock.sendall(frame(header("drip.bin", 1000)))
+        assert recv_frame(sock) == {"ok": True, "ready": True}
+        sent, verdict = drip(sock, b"d" * 1000, tick)
+        took = time.monotonic() - started
+    assert verdict == {"ok": False, "error": f"too slow (under 64 KiB/s on average) after {sent} of 1000 bytes"}
+    assert took >= scaled(1)  # not before the deadline: idle + 1000 bytes / 64 KiB/s
+    server.wait_for(r'^refused: "too slow \(under 64 KiB/s on average\) after \d+ of 1000 bytes"$')
+    assert listing(received) == []
+    assert raw_upload(server, "next.txt", b"served")["ok"] is True
+    assert listing(received) == ["next.txt"]

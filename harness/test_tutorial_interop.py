@@ -79,7 +79,7 @@ def test_01_tutorial_client_to_cpp_server(lab, client, sent, reply):
     assert (peer.returncode, peer.stdout_lines) == (0, [reply]), peer.stderr
     server.wait()
     assert server.returncode == 0, server.stderr
-    assert server.stdout_lines[2] == f"received {len(sent.encode())} bytes: {sent}"
+    assert server.stdout_lines[2] == f'received {len(sent.encode())} bytes: "{sent}"'
 
 
 @pytest.mark.parametrize("server_name, printed, reply", [
@@ -334,7 +334,7 @@ def test_07_file_send_to_cpp_server(lab, tmp_path):
     received = tmp_path / "received"
     server = lab.server("07_file_transfer", "server", "--dir", str(received), "127.0.0.1", "0")
     peer = tutorial(lab, "file_send.py", str(tmp_path / "a.txt"), "127.0.0.1", str(server.port)).wait()
-    server.wait_for(r"^refused: header: frame of 1751477356 bytes is over the limit of 65536$")
+    server.wait_for(r'^refused: "header: frame of 1751477356 bytes is over the limit of 65536"$')
     # Its reply is our {"ok": false} frame, not b'success': file_send stops and sends b'quit',
     # which may already meet the reset of the connection our server closed.
     if peer.returncode != 0:

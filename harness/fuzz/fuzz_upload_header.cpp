@@ -9,12 +9,17 @@
 //     1..255 bytes, not the server's temp prefix) and a size <= kMaxFileSize, and it
 //     survives encode -> decode unchanged; a refused one always says why;
 //   - an accepted name is also accepted inside a freshly encoded header;
-//   - an accepted trailer is 32 lowercase hex digits and survives encode -> decode.
+//   - an accepted trailer is 32 lowercase hex digits and survives encode -> decode;
+//   - the JSON depth bound: parse_object() accepts no text whose `{`/`[` nest deeper than
+//     kMaxJsonDepth (counted here independently, outside strings), and says "nests deeper"
+//     only of such texts; inputs reach the real 64 KiB header limit (-max_len=65540, set in
+//     harness/fuzz/CMakeLists.txt), so 32,000 levels are within reach.
 //
 // Build and run (see the README of lesson 07):
 //   clang++ -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined harness/fuzz/fuzz_upload_header.cpp \
 //       -o /tmp/fuzz_upload_header -lxxhash
-//   /tmp/fuzz_upload_header -max_total_time=60 harness/fuzz/corpus/upload_header
+//   /tmp/fuzz_upload_header -max_total_time=60 -max_len=65540 harness/fuzz/corpus/upload_header
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -35,6 +40,38 @@ static void check_safe_name(std::string_view name) {
     CHECK(name.rfind(kTempPrefix, 0) != 0);
 }
 
+// How deep `{` and `[` nest in `text`, outside JSON strings: a count with no recursion and
+// no JSON library, to hold parse_object() to its bound.
+static int nesting_depth(std::string_view text) {
+    int depth = 0, deepest = 0;
+    bool in_string = false, escaped = false;
+    for (const char c : text) {
+        if (in_string) {
+            if (escaped) escaped = false;
+            else if (c == '\\') escaped = true;
+            else if (c == '"') in_string = false;
+        } else if (c == '\0') {
+            break;  // nlohmann's lexer reads a NUL byte outside a string as the end of the input
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '{' || c == '[') {
+            deepest = std::max(deepest, ++depth);
+        } else if (c == '}' || c == ']') {
+            --depth;
+        }
+    }
+    return deepest;
+}
+
+static void check_depth_bound(std::string_view text) {
+    std::string why;
+    const json value = parse_object(text, why);
+    const bool too_deep = why.find("nests deeper") != std::string::npos;
+    CHECK(value.is_discarded() ? !why.empty() : why.empty() && value.is_object());
+    if (!value.is_discarded()) CHECK(nesting_depth(text) <= kMaxJsonDepth);
+    if (too_deep) CHECK(nesting_depth(text) > kMaxJsonDepth);
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view input(reinterpret_cast<const char*>(data), size);
 
@@ -50,6 +87,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                           4 + std::min<std::size_t>(*length, input.size() - 4));
         if (length && input.size() - 4 >= *length) {
             const std::string_view body = input.substr(4, *length);
+            check_depth_bound(body);
             std::string why;
             if (const auto header = decode_header(body, why)) {
                 CHECK(why.empty());
@@ -76,7 +114,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
     }
 
-    // 3. The whole input as a trailer.
+    // 3. The whole input as a trailer, and as a reply the client parses.
+    check_depth_bound(input);
     if (const auto hex = decode_trailer(input)) {
         CHECK(hex->size() == 32 && hex->find_first_not_of("0123456789abcdef") == std::string::npos);
         CHECK(decode_trailer(encode_trailer(*hex)) == hex);
