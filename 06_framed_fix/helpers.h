@@ -21,6 +21,9 @@ struct Options {
     std::uint64_t max_bytes = framing::kDefaultMaxBytes;  // --max-bytes: largest message accepted
     bool two_sends = false;     // --two-sends: header and body in two send()s (benchmark only)
     double timeout = 10;        // server --timeout: seconds a command may run
+    double idle_timeout = 60;   // server --idle-timeout: seconds a client may send nothing / read nothing
+    double wait = 30;           // client --wait: seconds of silence from the server before giving up
+                                // (longer than the server's default --timeout of 10 s)
     bool allow_remote = false;  // server --allow-remote: listen on a non-loopback address
     std::uint64_t bench = 0;    // client --bench N: N timed round trips instead of stdin
     std::string host = "127.0.0.1";
@@ -31,10 +34,11 @@ inline Options parse_options(const char* program, const char* usage, int argc, c
     const bool server = std::string(program) == "server";
     const CommandLine line =
         server ? parse_command_line(program, usage, argc, argv,
-                                    {"--scheme NAME", "--max-bytes N", "--timeout SECONDS", "--two-sends",
-                                     "--allow-remote"}, 2)
+                                    {"--scheme NAME", "--max-bytes N", "--timeout SECONDS", "--idle-timeout SECONDS",
+                                     "--two-sends", "--allow-remote"}, 2)
                : parse_command_line(program, usage, argc, argv,
-                                    {"--scheme NAME", "--max-bytes N", "--two-sends", "--bench N"}, 2);
+                                    {"--scheme NAME", "--max-bytes N", "--two-sends", "--bench N", "--wait SECONDS"},
+                                    2);
     Options o;
     for (const auto& [option, value] : line.options) {
         if (option == "--scheme" && !framing::parse_scheme(value, o.scheme))
@@ -43,6 +47,8 @@ inline Options parse_options(const char* program, const char* usage, int argc, c
             o.max_bytes = parse_number(program, usage, option, value, 1, framing::kHighestMaxBytes);
         if (option == "--two-sends") o.two_sends = true;
         if (option == "--timeout") o.timeout = parse_seconds(program, usage, option, value);
+        if (option == "--idle-timeout") o.idle_timeout = parse_seconds(program, usage, option, value);
+        if (option == "--wait") o.wait = parse_seconds(program, usage, option, value);
         if (option == "--allow-remote") o.allow_remote = true;
         if (option == "--bench") o.bench = parse_number(program, usage, option, value, 1, 100000000);
     }

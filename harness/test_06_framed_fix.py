@@ -144,8 +144,8 @@ def test_64_mib_output_at_the_limit_arrives_whole_and_one_byte_more_is_refused(l
     expected = sh(at_limit)[0]
     assert len(expected) == 64 * MIB
     assert done.stdout == expected + b"next\n"
-    assert done.stderr.decode() == ("client: the server refused: output of more than 67108864 bytes refused "
-                                    "(limit: --max-bytes 67108864)\n")
+    assert done.stderr.decode() == ('client: the server refused: "output of more than 67108864 bytes refused '
+                                    '(limit: --max-bytes 67108864)"\n')  # quoted: the server's words
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
