@@ -94,7 +94,7 @@ inline int end_everything(pid_t shell) {
     }
 }
 
-// Returns false (errno set) only if the command could not be started.
+// Returns false (errno set) only if the command could not be started (or watched: then it is killed).
 inline bool run_command(const std::string& command, double timeout_seconds, std::size_t max_bytes,
                         CommandResult& result) {
     const long long deadline = now_ms() + static_cast<long long>(std::ceil(timeout_seconds * 1000));

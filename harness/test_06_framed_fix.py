@@ -49,7 +49,10 @@ def expected_client_output(scheme, commands):
 
 
 def run_client(port, scheme, commands, *options, timeout=WAIT_SECONDS * 3, env=None):
-    """./client with bytes in and out (the lab fixture keeps text lines; we need exact bytes)."""
+    """./client with bytes in and out (the lab fixture keeps text lines; we need exact bytes).
+    Its --wait for a silent server (default 30 s) is widened too, unless the test sets it."""
+    if "--wait" not in options:
+        options = ("--wait", seconds_arg(90), *options)
     argv = [program(LESSON, "client"), "--scheme", scheme, *options, "127.0.0.1", str(port)]
     done = subprocess.run(argv, input="".join(c + "\n" for c in commands).encode(), capture_output=True,
                           timeout=timeout, env=env)
