@@ -16,6 +16,7 @@
 #include <sys/time.h>
 
 #include <algorithm>
+#include <csignal>
 #include <string>
 #include <vector>
 
@@ -39,8 +40,10 @@ int main(int argc, char* argv[]) {
     if (line.positional.size() > 2) messages.assign(line.positional.begin() + 2, line.positional.end());
     if (messages.empty()) messages.push_back("hello socket");
 
+    std::signal(SIGPIPE, SIG_IGN);  // `client | head -1`: a reader that went away is EPIPE, never death
+
     // 1. socket: the same kind as the server's, UDP over IPv4
-    Fd sock{::socket(AF_INET, SOCK_DGRAM, 0)};
+    Fd sock{::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)};
     if (sock.fd < 0) die("client: socket");
     // A lost datagram is never resent (003 §一.3: 无法重传), so a plain recvfrom could wait forever.
     // SO_RCVTIMEO makes it give up with EAGAIN after `timeout` seconds.

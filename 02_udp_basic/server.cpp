@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <csignal>
 #include <string>
 
 #include "socket_core.h"
@@ -29,8 +30,10 @@ int main(int argc, char* argv[]) {
     if (line.positional.size() > 0) host = line.positional[0];
     if (line.positional.size() > 1) port = parse_port("server", line.positional[1], /*zero_allowed=*/true, kUsage);
 
+    std::signal(SIGPIPE, SIG_IGN);  // `server | head -1`: a reader that went away is EPIPE, never death
+
     // 1. socket: AF_INET + SOCK_DGRAM = IPv4 + UDP (tutorial: "基于UDP协议的报式套接字对象")
-    Fd sock{::socket(AF_INET, SOCK_DGRAM, 0)};
+    Fd sock{::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)};
     if (sock.fd < 0) die("server: socket");
 
     // 2. bind: claim the (host, port) address; datagrams sent there now queue up for us

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <csignal>
 #include <iostream>
 #include <string>
 
@@ -35,8 +36,10 @@ int main(int argc, char* argv[]) {
     const int wait_ms = static_cast<int>(std::ceil(wait * 1000));
     const bool interactive = ::isatty(STDIN_FILENO);
 
+    std::signal(SIGPIPE, SIG_IGN);  // `client | head -1`: a reader that went away is EPIPE, never death
+
     // 1. socket
-    Fd sock{::socket(AF_INET, SOCK_STREAM, 0)};
+    Fd sock{::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};
     if (sock.fd < 0) die("client: socket");
     // 2. connect
     const sockaddr_in server = ipv4_address("client", host, port);

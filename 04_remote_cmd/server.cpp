@@ -1,7 +1,7 @@
 // Lesson 04 — remote command server: run each command a client sends, send back its output.
 //
-// Usage:    ./server [host] [port] [--timeout SECONDS] [--allow-remote]
-//           default 127.0.0.1 9939, timeout 10 s; port 0 = any free port
+// Usage:    ./server [host] [port] [--timeout SECONDS] [--idle-timeout SECONDS] [--allow-remote]
+//           default 127.0.0.1 9939, timeout 10 s, idle timeout 60 s; port 0 = any free port
 // Partner:  ./client [host] [port] [--wait SECONDS]
 // Mirrors:  tutorial 000 §三 基于tcp实现远程命令 (服务端), 002 §2 模拟ssh, 004 主机命令执行:
 //           link loop (accept) + communication loop (recv command → run it → send output).
@@ -14,6 +14,7 @@
 // DANGER: this is a remote shell. Anyone who can connect runs commands as you
 // (`foobar; rm -rf ~`). So it listens on loopback only unless --allow-remote is given.
 
+#include <csignal>
 #include <string>
 
 #include "run_command.h"
@@ -23,7 +24,8 @@ constexpr int kBacklog = 5;                        // server.listen(5)
 constexpr std::size_t kBufSize = 1024;             // cmd = connect.recv(1024)
 constexpr std::size_t kMaxOutputBytes = 16 << 20;  // stdout + stderr: `yes` must not eat all our memory
 constexpr const char* kUsage =
-    "server [host] [port] [--timeout SECONDS] [--allow-remote]   (default 127.0.0.1 9939, timeout 10)";
+    "server [host] [port] [--timeout SECONDS] [--idle-timeout SECONDS] [--allow-remote]   "
+    "(default 127.0.0.1 9939, timeout 10, idle timeout 60)";
 
 // For the log: "exit status 0", "killed after the 10 s timeout", "killed by signal Killed".
 std::string how_it_ended(const CommandResult& r, double timeout) {
@@ -37,15 +39,17 @@ std::string how_it_ended(const CommandResult& r, double timeout) {
 
 int main(int argc, char* argv[]) {
     const CommandLine line =
-        parse_command_line("server", kUsage, argc, argv, {"--timeout SECONDS", "--allow-remote"}, 2);
+        parse_command_line("server", kUsage, argc, argv,
+                           {"--timeout SECONDS", "--idle-timeout SECONDS", "--allow-remote"}, 2);
     std::string host = "127.0.0.1";
     std::uint16_t port = 9939;
     if (line.positional.size() > 0) host = line.positional[0];
     if (line.positional.size() > 1) port = parse_port("server", line.positional[1], /*zero_allowed=*/true, kUsage);
-    double timeout = 10;
+    double timeout = 10, idle_timeout = 60;
     bool allow_remote = false;
     for (const auto& [option, value] : line.options) {
         if (option == "--timeout") timeout = parse_seconds("server", kUsage, option, value);
+        if (option == "--idle-timeout") idle_timeout = parse_seconds("server", kUsage, option, value);
         if (option == "--allow-remote") allow_remote = true;
     }
     const sockaddr_in address = ipv4_address("server", host, port);
@@ -58,6 +62,8 @@ int main(int argc, char* argv[]) {
         std::fprintf(stderr, "server: WARNING: --allow-remote: anyone who can reach %s can run any command as "
                      "this user (e.g. `foobar; rm -rf ~`)\n", to_string(address).c_str());
     }
+
+    std::signal(SIGPIPE, SIG_IGN);  // a vanished reader (client, or `server | head -1`) is EPIPE, never death
 
     // 1. socket (SOCK_CLOEXEC: the commands we run must not inherit our sockets)
     Fd listener{::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};
@@ -80,18 +86,29 @@ int main(int argc, char* argv[]) {
         socklen_t client_len = sizeof client;
         Fd conn{::accept4(listener.fd, reinterpret_cast<sockaddr*>(&client), &client_len, SOCK_CLOEXEC)};
         if (conn.fd < 0) {
-            if (errno != EINTR) std::fprintf(stderr, "server: accept: %s\n", std::strerror(errno));
-            continue;  // e.g. ECONNABORTED: that client gave up; the next one may be fine
+            accept_failed("server");  // e.g. ECONNABORTED: try the next; EMFILE: pause 100 ms (socket_core.h)
+            continue;
         }
         const std::string who = to_string(client);
         std::printf("client %s connected\n", who.c_str());
         std::fflush(stdout);
+        // One client at a time: one that sends nothing, or does not read its reply, for
+        // --idle-timeout seconds would hold the server forever. recv/send then fail with EAGAIN.
+        if (!set_silence_limit(conn.fd, idle_timeout)) {
+            std::fprintf(stderr, "server: setsockopt: %s\n", std::strerror(errno));
+            continue;
+        }
 
         for (;;) {  // communication loop (通信循环): one command after another
             // 5. recv one command — one recv(1024), like the tutorial: no framing on the way in either
             char buf[kBufSize];
             const ssize_t received = ::recv(conn.fd, buf, sizeof buf, 0);
             if (received < 0 && errno == EINTR) continue;
+            if (received < 0 && errno == EAGAIN) {
+                std::fprintf(stderr, "server: client %s sent nothing for %g s (--idle-timeout): dropped\n", who.c_str(),
+                             idle_timeout);
+                break;
+            }
             if (received < 0) {  // e.g. ECONNRESET: the client vanished (tutorial 002 §1 客户端异常退出)
                 std::fprintf(stderr, "server: recv from %s: %s\n", who.c_str(), std::strerror(errno));
                 break;
@@ -119,8 +136,13 @@ int main(int argc, char* argv[]) {
             // 7. send stdout, then stderr: raw bytes, no header — the client cannot tell where they end
             if (!send_all(conn.fd, result.out.data(), result.out.size()) ||
                 !send_all(conn.fd, result.err.data(), result.err.size())) {
-                std::fprintf(stderr, "server: send to %s: %s\n", who.c_str(), std::strerror(errno));
-                break;  // the client vanished mid-reply: log it and serve the next one
+                if (errno == EAGAIN) {
+                    std::fprintf(stderr, "server: client %s did not read its reply for %g s (--idle-timeout): "
+                                 "dropped\n", who.c_str(), idle_timeout);
+                } else {
+                    std::fprintf(stderr, "server: send to %s: %s\n", who.c_str(), std::strerror(errno));
+                }
+                break;  // the client vanished or stalled mid-reply: log it and serve the next one
             }
         }
         std::printf("client %s disconnected\n", who.c_str());

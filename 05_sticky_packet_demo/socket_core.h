@@ -14,6 +14,7 @@
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -185,6 +186,17 @@ inline long long now_ms() {  // a clock that never jumps: for deadlines
     return now.tv_sec * 1000LL + now.tv_nsec / 1000000;
 }
 
+// SO_RCVTIMEO and SO_SNDTIMEO: a recv() that gets nothing, or a send() that can hand the
+// kernel nothing, for `seconds` fails with EAGAIN instead of waiting forever. It bounds
+// silence, one call at a time, not a whole exchange: a peer that trickles bytes is not stopped.
+inline bool set_silence_limit(int fd, double seconds) {
+    timeval limit{};
+    limit.tv_sec = static_cast<time_t>(seconds);
+    limit.tv_usec = static_cast<suseconds_t>((seconds - static_cast<double>(limit.tv_sec)) * 1e6);
+    return ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit) == 0 &&
+           ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit) == 0;
+}
+
 // Waits until `count` bytes are queued, the peer closed, or timeout_ms passed; returns how many
 // are queued then (FIONREAD). No sleep: SO_RCVLOWAT makes poll() wake only at `count` bytes.
 inline int wait_for_bytes(int fd, int count, int timeout_ms) {
@@ -201,6 +213,36 @@ inline int wait_for_bytes(int fd, int count, int timeout_ms) {
         return -1;
     }
     return queued;
+}
+
+// ---- when accept() fails ---------------------------------------------------------------------
+// Every server's accept loop, the accept call itself in the lesson:
+//     Fd conn{::accept4(listener.fd, ..., SOCK_CLOEXEC)};
+//     if (conn.fd < 0) {
+//         accept_failed("server");  // logs it; out of descriptors or memory: pauses 100 ms
+//         continue;
+//     }
+// A client that gave up while queued (ECONNABORTED) is logged and the loop goes on at once.
+// Out of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM) is different: the connection
+// stays queued, so the very next accept() fails the same way, and a loop that retries at once
+// spins at 100 % CPU writing the same line to the log, megabytes a second. So: one log line
+// per burst (a burst ends after a second without this failure), and a 100 ms pause before the
+// next try. A plain pause, not poll() on the listener: the listener is readable all along (the
+// queued connection is still there). The queued clients are served once a descriptor is free.
+inline void accept_failed(const char* program) {
+    const int error = errno;
+    if (error == EINTR) return;  // a signal: just call accept() again
+    if (error != EMFILE && error != ENFILE && error != ENOBUFS && error != ENOMEM) {
+        std::fprintf(stderr, "%s: accept: %s\n", program, std::strerror(error));
+        return;
+    }
+    static long long last_failure_ms = -1000000;  // the previous out-of-resources failure
+    if (now_ms() - last_failure_ms > 1000) {
+        std::fprintf(stderr, "%s: accept: %s (retrying every 100 ms; said once per burst)\n", program,
+                     std::strerror(error));
+    }
+    ::poll(nullptr, 0, 100);  // waits 100 ms (or less, if a signal comes)
+    last_failure_ms = now_ms();
 }
 
 // ---- bytes from the network, safe on a terminal or in a log line ------------------------------

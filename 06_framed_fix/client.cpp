@@ -1,17 +1,18 @@
 // Lesson 06 — framed remote-shell client: reads commands, one per line, sends each in a frame
 // and prints its reply whole, however large (0 bytes or 64 MiB), never mixed with the next one.
 //
-// Usage:    ./client [--scheme ack|fixed|json] [--max-bytes N] [--two-sends] [--wait SECONDS] [--bench N]
+// Usage:    ./client [--scheme ack|fixed|json] [--max-bytes N] [--two-sends] [--bench N] [--wait SECONDS]
 //                    [host] [port]
-//           default json, 67108864, wait 60, 127.0.0.1 8080; commands on stdin, `quit` or end of input stops.
-//           --wait: give up when the server sends nothing for that long (raise it with the server's --timeout).
-//           --bench N: N round trips of a blank command, then prints round trips/s.
+//           default json, 67108864, wait 30 s, 127.0.0.1 8080; commands on stdin, `quit` or end of
+//           input stops. --bench N: N round trips of a blank command, then prints round trips/s.
+//           --wait: a server silent that long (no reply, or stuck mid-reply) is given up on.
 // Partner:  ./server --scheme SAME [host] [port]
 // Mirrors:  tutorial 002 §4.2 解决方案1 (ack) and 解决方案2 (fixed), 000 end of §四 and 004 end (json).
 
 #include <sys/time.h>
 
 #include <chrono>
+#include <csignal>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -22,8 +23,8 @@
 using framing::Scheme;
 
 constexpr const char* kUsage =
-    "client [--scheme ack|fixed|json] [--max-bytes N] [--two-sends] [--wait SECONDS] [--bench N] [host] [port]   "
-    "(default json, 67108864, 60, 127.0.0.1 8080)";
+    "client [--scheme ack|fixed|json] [--max-bytes N] [--two-sends] [--bench N] [--wait SECONDS] [host] [port]   "
+    "(default json, 67108864, 30, 127.0.0.1 8080)";
 
 struct Reply {
     std::string out, err;         // ack and fixed: everything is in `out`
@@ -31,7 +32,7 @@ struct Reply {
 };
 
 // One command out, one whole reply in. Returns "" or what went wrong.
-std::string ask(int fd, const Options& o, const std::string& command, Reply& reply) {
+std::string talk(int fd, const Options& o, const std::string& command, Reply& reply) {
     std::string error =
         o.scheme == Scheme::json
             ? framing::send_json_message(fd, framing::encode_request_header({command.size()}), {command}, o.two_sends)
@@ -59,18 +60,29 @@ std::string ask(int fd, const Options& o, const std::string& command, Reply& rep
     return "";
 }
 
+// talk(), and a clear message when the server stays silent: set_silence_limit (in main) makes a
+// recv or send that makes no progress for --wait seconds fail with EAGAIN.
+std::string ask(int fd, const Options& o, const std::string& command, Reply& reply) {
+    errno = 0;  // so that EAGAIN afterwards can only come from that limit
+    const std::string error = talk(fd, o, command, reply);
+    if (error.empty() || errno != EAGAIN) return error;
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%g", o.wait);
+    return std::string("the server did not answer for ") + seconds + " s (--wait " + seconds + "): giving up";
+}
+
 int main(int argc, char* argv[]) {
     const Options o = parse_options("client", kUsage, argc, argv);
 
+    std::signal(SIGPIPE, SIG_IGN);  // `client | head -1`: a reader that went away is EPIPE, never death
+
     // 1. socket  2. connect   (s.connect_ex(('127.0.0.1', 8080)))
-    Fd sock{::socket(AF_INET, SOCK_STREAM, 0)};
+    Fd sock{::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};
     if (sock.fd < 0) die("client: socket");
     const sockaddr_in server = ipv4_address("client", o.host, o.port);
     if (::connect(sock.fd, reinterpret_cast<const sockaddr*>(&server), sizeof server) < 0) die("client: connect");
-    // Every recv waits at most --wait s: a server that speaks another format and waits for us
-    // (the tutorial's 解决方案1, README) ends in "recv: timed out", not in a silent hang.
-    const timeval silence = to_timeval(o.wait);
-    if (::setsockopt(sock.fd, SOL_SOCKET, SO_RCVTIMEO, &silence, sizeof silence) < 0) die("client: setsockopt");
+    // A server that goes silent (never replies, or stops mid-reply) must not hang us forever.
+    if (!set_silence_limit(sock.fd, o.wait)) die("client: setsockopt");
 
     if (o.bench > 0) {  // N small request/response round trips, timed
         const auto start = std::chrono::steady_clock::now();
@@ -104,8 +116,8 @@ int main(int argc, char* argv[]) {
         write_bytes(stdout, reply.out);  // print(data.decode()), but as bytes: no decoding needed
         write_bytes(stderr, reply.err);
         const framing::ReplyHeader& h = reply.header;
-        if (!h.error.empty())
-            std::fprintf(stderr, "client: the server refused: %s\n", h.error.c_str());
+        if (!h.error.empty())  // the server's words may hold anything (ESC ...): ::quoted, not <iomanip>'s
+            std::fprintf(stderr, "client: the server refused: %s\n", ::quoted(h.error).c_str());
         else if (h.timed_out)
             std::fprintf(stderr, "[timed out: killed by the server]\n");
         else if (h.signal != 0)

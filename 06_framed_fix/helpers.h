@@ -3,8 +3,6 @@
 // framing.h; running a command is in run_command.h. No socket call of the lesson hides here.
 #pragma once
 
-#include <sys/time.h>
-
 #include <cstdint>
 #include <string>
 
@@ -17,19 +15,15 @@ inline void write_bytes(std::FILE* stream, const std::string& bytes) {
     std::fflush(stream);
 }
 
-// 2.5 seconds -> {2, 500000}: a --timeout or --wait as SO_RCVTIMEO wants it.
-inline timeval to_timeval(double seconds) {
-    const auto whole = static_cast<time_t>(seconds);
-    return timeval{whole, static_cast<suseconds_t>((seconds - static_cast<double>(whole)) * 1e6)};
-}
-
 // The command line of both programs; each accepts only its own flags.
 struct Options {
     framing::Scheme scheme = framing::Scheme::json;       // --scheme ack|fixed|json
     std::uint64_t max_bytes = framing::kDefaultMaxBytes;  // --max-bytes: largest message accepted
     bool two_sends = false;     // --two-sends: header and body in two send()s (benchmark only)
-    double timeout = 10;        // server --timeout: seconds a command may run, and a started request may take
-    double wait = 60;           // client --wait: seconds the server may stay silent in a reply
+    double timeout = 10;        // server --timeout: seconds a command may run
+    double idle_timeout = 60;   // server --idle-timeout: seconds a client may send nothing / read nothing
+    double wait = 30;           // client --wait: seconds of silence from the server before giving up
+                                // (longer than the server's default --timeout of 10 s)
     bool allow_remote = false;  // server --allow-remote: listen on a non-loopback address
     std::uint64_t bench = 0;    // client --bench N: N timed round trips instead of stdin
     std::string host = "127.0.0.1";
@@ -40,10 +34,11 @@ inline Options parse_options(const char* program, const char* usage, int argc, c
     const bool server = std::string(program) == "server";
     const CommandLine line =
         server ? parse_command_line(program, usage, argc, argv,
-                                    {"--scheme NAME", "--max-bytes N", "--timeout SECONDS", "--two-sends",
-                                     "--allow-remote"}, 2)
+                                    {"--scheme NAME", "--max-bytes N", "--timeout SECONDS", "--idle-timeout SECONDS",
+                                     "--two-sends", "--allow-remote"}, 2)
                : parse_command_line(program, usage, argc, argv,
-                                    {"--scheme NAME", "--max-bytes N", "--two-sends", "--wait SECONDS", "--bench N"}, 2);
+                                    {"--scheme NAME", "--max-bytes N", "--two-sends", "--bench N", "--wait SECONDS"},
+                                    2);
     Options o;
     for (const auto& [option, value] : line.options) {
         if (option == "--scheme" && !framing::parse_scheme(value, o.scheme))
@@ -52,6 +47,7 @@ inline Options parse_options(const char* program, const char* usage, int argc, c
             o.max_bytes = parse_number(program, usage, option, value, 1, framing::kHighestMaxBytes);
         if (option == "--two-sends") o.two_sends = true;
         if (option == "--timeout") o.timeout = parse_seconds(program, usage, option, value);
+        if (option == "--idle-timeout") o.idle_timeout = parse_seconds(program, usage, option, value);
         if (option == "--wait") o.wait = parse_seconds(program, usage, option, value);
         if (option == "--allow-remote") o.allow_remote = true;
         if (option == "--bench") o.bench = parse_number(program, usage, option, value, 1, 100000000);

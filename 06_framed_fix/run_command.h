@@ -2,9 +2,11 @@
 // does for the remote shells of lessons 04 and 06, with limits:
 //   /bin/sh -c CMD in its own process group, stdin from /dev/null, SIGPIPE back to its default;
 //   stdout and stderr on two pipes read together with poll() (reading one to the end first
-//   deadlocks when the command fills the other, 64 KiB); the shell's exit seen through a pidfd;
-//   then the whole group is killed, so nothing it started in the background outlives it
-//   (`sleep 8 & echo hi` answers at once); waitpid reaps it: no zombies.
+//   deadlocks when the command fills the other, 64 KiB); the shell's exit seen through a pidfd.
+// Nothing the command starts outlives it. A hard wall-clock deadline runs from the command's
+// start; when the shell exits, when the deadline passes, when the output grows too large, and
+// when the server is told to stop (SIGINT, SIGTERM, SIGHUP), everything it started is killed
+// and reaped: its process group, and every descendant that left the group (`setsid sleep 300 &`).
 // The output limit, one policy for both lessons: stdout and stderr together may hold max_bytes.
 // A command that writes more is killed at once and its output is refused (too_large, both
 // emptied): the server answers with a one-line notice, never with a cut reply.
@@ -14,14 +16,18 @@
 // `python3 harness/sync_core.py` (the test harness/test_shared_code.py fails while a copy differs).
 #pragma once
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "socket_core.h"  // Fd, now_ms
 
@@ -35,9 +41,80 @@ struct CommandResult {
     bool too_large = false;  // killed: stdout + stderr came to more than max_bytes (both emptied)
 };
 
-// Returns false (errno set) only if the command could not be started.
+// This process's children now. /proc/PID/stat says "PID (NAME) STATE PARENT ...": a scan of
+// /proc for PARENT == us. (/proc/self/task/TID/children lists them directly, but only in
+// kernels built with CONFIG_PROC_CHILDREN.) False if /proc cannot be read.
+inline bool children_of_this_process(std::vector<pid_t>& children) {
+    DIR* proc = ::opendir("/proc");
+    if (proc == nullptr) return false;
+    const pid_t self = ::getpid();
+    while (const dirent* entry = ::readdir(proc)) {
+        const int pid = std::atoi(entry->d_name);  // 0 for "self", "net" ...
+        char path[64], stat[256];
+        std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
+        Fd file{pid > 0 ? ::open(path, O_RDONLY | O_CLOEXEC) : -1};
+        const ssize_t size = file.fd < 0 ? -1 : ::read(file.fd, stat, sizeof stat - 1);
+        if (size <= 0) continue;  // not a process, or it is gone already
+        stat[size] = '\0';
+        const char* after_name = std::strrchr(stat, ')');  // a NAME may hold spaces and ')' itself
+        char state = 0;
+        int parent = 0;
+        if (after_name != nullptr && std::sscanf(after_name + 1, " %c %d", &state, &parent) == 2 && parent == self) {
+            children.push_back(pid);
+        }
+    }
+    ::closedir(proc);
+    return true;
+}
+
+// Kills and reaps everything the command started; returns the shell's wait status.
+// kill(-shell) reaches the shell's process group: the shell and the jobs it started. A
+// descendant that left the group (setsid, setpgid) is not in it; but this server is a child
+// subreaper (PR_SET_CHILD_SUBREAPER, set in run_command), so when a process dies its orphans
+// become OUR children instead of init's. Hence the loop: kill every child we have, reap one,
+// look again (killing one may hand us its children), until waitpid says there is none (ECHILD).
+// The servers start no other children, so "every child" is exactly what the commands left.
+// (A cgroup or a PID namespace would hold them more tightly, but needs privileges.)
+inline int end_everything(pid_t shell) {
+    ::kill(-shell, SIGKILL);  // before the shell is reaped, so its group id cannot be anyone else's yet
+    ::kill(shell, SIGKILL);   // in case the shell moved itself to another group
+    int shell_status = 0;
+    for (;;) {
+        std::vector<pid_t> children;
+        if (!children_of_this_process(children)) {  // cannot look: reap the shell at least, never hang
+            while (::waitpid(shell, &shell_status, 0) < 0 && errno == EINTR) {
+            }
+            return shell_status;
+        }
+        for (const pid_t child : children) ::kill(child, SIGKILL);
+        int status = 0;  // block only for one we just killed; else take what is dead and look again
+        const pid_t reaped = ::waitpid(-1, &status, children.empty() ? WNOHANG : 0);
+        if (reaped == shell) shell_status = status;
+        if (reaped < 0 && errno != EINTR) return shell_status;  // ECHILD: nothing is left
+    }
+}
+
+// Returns false (errno set) only if the command could not be started (or watched: then it is killed).
 inline bool run_command(const std::string& command, double timeout_seconds, std::size_t max_bytes,
                         CommandResult& result) {
+    const long long deadline = now_ms() + static_cast<long long>(std::ceil(timeout_seconds * 1000));
+    // Orphans of the command become our children, not init's (see end_everything). Once is
+    // enough; again changes nothing.
+    if (::prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) return false;
+    // SIGINT, SIGTERM, SIGHUP would kill the server at once and leave the command running under
+    // PID 1. While a command runs they wait (blocked) and a signalfd reports them to poll():
+    // we end the command, then unblock them, and the signal does what it always does.
+    sigset_t stops, old_mask;
+    sigemptyset(&stops);
+    for (const int stop : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&stops, stop);
+    if (::sigprocmask(SIG_BLOCK, &stops, &old_mask) < 0) return false;
+    struct Unblock {  // on every way out of this function; a pending stop signal strikes then
+        const sigset_t& mask;
+        ~Unblock() { ::sigprocmask(SIG_SETMASK, &mask, nullptr); }
+    } unblock{old_mask};
+    Fd stop_signal{::signalfd(-1, &stops, SFD_CLOEXEC)};
+    if (stop_signal.fd < 0) return false;
+
     int out_pipe[2], err_pipe[2];
     if (::pipe2(out_pipe, O_CLOEXEC) < 0) return false;
     Fd out_read{out_pipe[0]}, out_write{out_pipe[1]};
@@ -56,7 +133,7 @@ inline bool run_command(const std::string& command, double timeout_seconds, std:
     sigaddset(&defaults, SIGPIPE);
     sigemptyset(&none);
     posix_spawnattr_setsigdefault(&attributes, &defaults);
-    posix_spawnattr_setsigmask(&attributes, &none);
+    posix_spawnattr_setsigmask(&attributes, &none);  // the command starts with nothing blocked
     posix_spawnattr_setpgroup(&attributes, 0);
     posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
     const char* argv[] = {"sh", "-c", command.c_str(), nullptr};
@@ -70,25 +147,34 @@ inline bool run_command(const std::string& command, double timeout_seconds, std:
     }
     out_write.reset();  // only the child writes; our copies would keep the pipes from ever ending
     err_write.reset();
-    // A pidfd becomes readable when the shell exits (Linux 5.3+), so one poll() waits for all three.
+    // A pidfd becomes readable when the shell exits (Linux 5.3+), so one poll() waits for all.
     Fd exited{static_cast<int>(::syscall(SYS_pidfd_open, pid, 0))};
+    if (exited.fd < 0) {
+        const int error = errno;
+        end_everything(pid);
+        errno = error;
+        return false;
+    }
 
-    const long long deadline = now_ms() + static_cast<long long>(std::ceil(timeout_seconds * 1000));
-    bool shell_exited = false;
-    while (out_read.fd >= 0 || err_read.fd >= 0) {
-        pollfd watched[3] = {{out_read.fd, POLLIN, 0}, {err_read.fd, POLLIN, 0},
-                             {shell_exited ? -1 : exited.fd, POLLIN, 0}};  // fd -1: poll skips it
+    int status = 0;
+    bool ended = false;  // end_everything done: nothing of the command is left
+    // Until the shell has exited AND both pipes ended: `exec >/dev/null; sleep 12` closes the
+    // pipes at once, and must still be killed at the deadline.
+    while (!ended || out_read.fd >= 0 || err_read.fd >= 0) {
+        pollfd watched[4] = {{out_read.fd, POLLIN, 0}, {err_read.fd, POLLIN, 0},   // fd -1: poll skips it
+                             {ended ? -1 : exited.fd, POLLIN, 0}, {stop_signal.fd, POLLIN, 0}};
         const long long left = deadline - now_ms();
         if (left <= 0) {
             result.timed_out = true;
             break;
         }
-        const int ready = ::poll(watched, 3, static_cast<int>(left));
+        const int ready = ::poll(watched, 4, static_cast<int>(left));
         if (ready < 0 && errno != EINTR) break;
         if (ready <= 0) continue;
-        if (watched[2].revents != 0) {  // the shell is gone: kill what it left behind in its group
-            shell_exited = true;
-            ::kill(-pid, SIGKILL);
+        if (watched[3].revents != 0) break;  // a stop signal: end the command now (Unblock lets it strike)
+        if (watched[2].revents != 0) {  // the shell is gone: end what it left behind, so the pipes end too
+            status = end_everything(pid);
+            ended = true;
         }
         Fd* pipes[2] = {&out_read, &err_read};
         std::string* sinks[2] = {&result.out, &result.err};
@@ -105,11 +191,7 @@ inline bool run_command(const std::string& command, double timeout_seconds, std:
             break;
         }
     }
-    ::kill(-pid, SIGKILL);  // the shell and all it started; a no-op if the group is gone already
-    ::kill(pid, SIGKILL);   // in case the shell moved itself to another group
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    if (!ended) status = end_everything(pid);  // the deadline, too much output, or a stop signal
     if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
     if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
     if (result.too_large) {

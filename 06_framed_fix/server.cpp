@@ -1,15 +1,14 @@
 // Lesson 06 — framed remote-shell server: runs each command a client sends and sends back its
 // output in a frame, so the client knows exactly where each reply ends (the 粘包 fix).
 //
-// Usage:    ./server [--scheme ack|fixed|json] [--max-bytes N] [--timeout SECONDS] [--two-sends]
-//                    [--allow-remote] [host] [port]      default json, 64 MiB, 10 s, 127.0.0.1 8080
-//           --timeout: how long a command may run, and how long a started request may pause
+// Usage:    ./server [--scheme ack|fixed|json] [--max-bytes N] [--timeout SECONDS] [--idle-timeout SECONDS]
+//                    [--two-sends] [--allow-remote] [host] [port]
+//           default json, 64 MiB, timeout 10 s, idle timeout 60 s, 127.0.0.1 8080
 // Partner:  ./client --scheme SAME [host] [port]   (fixed/json also: harness/framed_client.py)
 // Mirrors:  tutorial 002 §4.2 解决方案1 (ack) and 解决方案2 (fixed), 000 end of §四 and 004 end (json).
 //
 // DANGER: it runs ANY command it is sent, as you. Loopback only unless --allow-remote.
 
-#include <poll.h>
 #include <sys/time.h>
 
 #include <csignal>
@@ -24,8 +23,8 @@ using framing::Scheme;
 
 constexpr int kBacklog = 5;  // s.listen(5)
 constexpr const char* kUsage =
-    "server [--scheme ack|fixed|json] [--max-bytes N] [--timeout SECONDS] [--two-sends] [--allow-remote] "
-    "[host] [port]   (default json, 67108864, 10, 127.0.0.1 8080; port 0 = any free port)";
+    "server [--scheme ack|fixed|json] [--max-bytes N] [--timeout SECONDS] [--idle-timeout SECONDS] [--two-sends] "
+    "[--allow-remote] [host] [port]   (default json, 67108864, 10, 60, 127.0.0.1 8080; port 0 = any free port)";
 
 // One framed command. json: [4-byte length][{"command_size": N}][N bytes of command].
 framing::Received receive_command(int fd, const Options& o) {
@@ -108,25 +107,28 @@ int main(int argc, char* argv[]) {
         socklen_t client_len = sizeof client;
         Fd conn{::accept4(listener.fd, reinterpret_cast<sockaddr*>(&client), &client_len, SOCK_CLOEXEC)};
         if (conn.fd < 0) {
-            if (errno != EINTR) std::fprintf(stderr, "server: accept: %s\n", std::strerror(errno));
+            accept_failed("server");  // e.g. ECONNABORTED: try the next; EMFILE: pause 100 ms (socket_core.h)
             continue;
         }
         const std::string peer = to_string(client);
         std::printf("client connected from %s\n", peer.c_str());
         std::fflush(stdout);
-        // Between commands a client may think as long as it likes (poll below), but once a request
-        // has begun, each recv waits at most --timeout s (SO_RCVTIMEO): a peer that speaks another
-        // format and waits for us (解决方案1's bare command, README) gets an error, not a silent hang.
-        const timeval silence = to_timeval(o.timeout);
-        if (::setsockopt(conn.fd, SOL_SOCKET, SO_RCVTIMEO, &silence, sizeof silence) < 0)
+        // One client at a time: one that sends nothing, or does not read its reply, for
+        // --idle-timeout seconds would hold the server forever. recv/send then fail with EAGAIN.
+        if (!set_silence_limit(conn.fd, o.idle_timeout)) {
             std::fprintf(stderr, "server: setsockopt: %s\n", std::strerror(errno));
+            continue;
+        }
         for (;;) {
-            pollfd next{conn.fd, POLLIN, 0};
-            while (::poll(&next, 1, -1) < 0 && errno == EINTR) {
-            }
             // 6. recv one framed command
+            errno = 0;  // afterwards, EAGAIN says the limit above ran out
             const framing::Received command = receive_command(conn.fd, o);
-            if (command.ended) break;      // the client closed between commands: a normal goodbye
+            if (command.ended) break;  // the client closed between commands: a normal goodbye
+            if (!command.error.empty() && errno == EAGAIN) {
+                std::fprintf(stderr, "server: client %s sent nothing for %g s (--idle-timeout): dropped\n",
+                             peer.c_str(), o.idle_timeout);
+                break;
+            }
             if (!command.error.empty()) {  // say why, close this connection, serve the next one
                 std::fprintf(stderr, "server: client %s: bad request: %s\n", peer.c_str(), command.error.c_str());
                 if (o.scheme != Scheme::ack)
@@ -143,8 +145,13 @@ int main(int argc, char* argv[]) {
                 std::fflush(stdout);
             }
             // 8. send the reply: header and body in ONE write
+            errno = 0;
             if (const std::string error = send_reply(conn.fd, o, result, refused); !error.empty()) {
-                std::fprintf(stderr, "server: client %s: %s\n", peer.c_str(), error.c_str());
+                if (errno == EAGAIN)
+                    std::fprintf(stderr, "server: client %s did not read its reply for %g s (--idle-timeout): "
+                                 "dropped\n", peer.c_str(), o.idle_timeout);
+                else
+                    std::fprintf(stderr, "server: client %s: %s\n", peer.c_str(), error.c_str());
                 break;
             }
         }

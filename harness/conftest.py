@@ -17,11 +17,17 @@ and any sanitizer report in any process's stderr fails the test.
     server = lab.server("02_udp_basic", env=env)         # with EINTR (harness/eintr_shim.c)
 """
 
+import contextlib
 import os
+import random
 import re
+import resource
+import select
 import shutil
 import signal
+import socket
 import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -84,6 +90,100 @@ def wait_until(condition, what, timeout=WAIT_SECONDS):
         if time.monotonic() > deadline:
             pytest.fail(f"gave up after {timeout} s waiting until {what}")
         time.sleep(0.01)
+
+
+def processes_running(*argv):
+    """Pids of the live processes (zombies left out) whose command line is exactly `argv`, e.g.
+    ("sleep", "301.417"): a command a test started, found again wherever it went (setsid, PID 1)."""
+    wanted = b"".join(arg.encode() + b"\0" for arg in argv)
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline, open(f"/proc/{pid}/stat") as stat:
+                if cmdline.read() == wanted and stat.read().rsplit(")", 1)[1].split()[0] != "Z":
+                    found.append(int(pid))
+        except OSError:
+            pass  # it ended while we looked
+    return found
+
+
+@pytest.fixture
+def unique_sleep():
+    """unique_sleep() -> a long `sleep` argument no one else uses ("3417.281"), so that a test
+    finds its own sleeps again (processes_running("sleep", seconds)). Whatever is left of them
+    when the test ends, pass or fail, is killed."""
+    made = []
+
+    def make():
+        made.append(f"{random.randrange(3000, 9000)}.{random.randrange(1000):03d}")
+        return made[-1]
+    yield make
+    for seconds in made:
+        for pid in processes_running("sleep", seconds):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def ignores_signal(pid, signum):
+    """Whether the process ignores the signal (/proc/PID/status SigIgn): a job a shell starts in
+    the background inherits SIGINT ignored, and a test about SIGINT must know."""
+    with open(f"/proc/{pid}/status") as status:
+        ignored = int(next(line for line in status if line.startswith("SigIgn:")).split()[1], 16)
+    return bool(ignored >> (signum - 1) & 1)
+
+
+def escaping_command(fifo, a, b, c):
+    """A shell command whose descendants leave its process group for sessions of their own
+    (setsid) before it ends: `sleep a`, and `sleep c` with its child `sleep b`. Each escapee
+    says so through the named pipe `fifo` once it is out, and the shell waits for that, so the
+    escape has happened (no race) when it prints `started` and exits."""
+    return (f"mkfifo {fifo}; "
+            f"setsid sh -c 'echo > {fifo}; exec sleep {a}' & read x < {fifo}; "
+            f"setsid sh -c 'sleep {b} & echo > {fifo}; exec sleep {c}' & read x < {fifo}; "
+            f"echo started")
+
+
+def cpu_seconds(pid):
+    """CPU time a process has used so far, user + system (/proc/PID/stat fields 14 and 15)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def out_of_descriptors(server, connections=20):
+    """The server may open no descriptor more than it holds now (prlimit RLIMIT_NOFILE), and
+    `connections` clients wait in its listen queue: every accept() fails with EMFILE. On leaving,
+    the clients hang up and the limit is restored, so the server can accept again."""
+    pid = server.popen.pid
+    before = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+    waiting = []
+    try:
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (server.fd_count(), before[1]))
+        # An accept() already waiting took its descriptor before the limit fell (the kernel
+        # reserves it before it waits), so one more client gets in: one that hangs up at once.
+        socket.create_connection((server.host, server.port), timeout=WAIT_SECONDS).close()
+        for _ in range(connections):  # non-blocking: beyond the backlog, connect() would wait
+            sock = socket.socket()
+            sock.setblocking(False)
+            sock.connect_ex((server.host, server.port))
+            waiting.append(sock)
+        yield
+    finally:
+        for sock in waiting:
+            sock.close()
+        if server.popen.poll() is None:
+            resource.prlimit(pid, resource.RLIMIT_NOFILE, before)
+
+
+def accept_loop_cost(server, window=2.0):
+    """Inside out_of_descriptors: once the server has said that accept() fails, what its accept
+    loop costs over `window` seconds: (share of one CPU, bytes of stderr so far in all)."""
+    server.wait_for(r"accept: Too many open files", stream="stderr")
+    pid = server.popen.pid
+    used = cpu_seconds(pid)
+    time.sleep(window)  # the measurement window itself; nothing is waited for
+    return (cpu_seconds(pid) - used) / window, len(server.stderr.encode())
 
 
 def program(lesson, name):
@@ -222,6 +322,30 @@ class Server(Process):
             pytest.fail(f"first line of {argv[0]} is not a ready line: {first!r}")
         self.host = ready.group("host")
         self.port = int(ready.group("port"))
+
+
+@contextlib.contextmanager
+def log_reader_gone(lesson, *args):
+    """`server 127.0.0.1 0 | head -1`: the server prints its ready line, then the reader of its
+    stdout is gone (we close the pipe's read end, as head does when it exits), so its next log
+    line meets EPIPE. Yields (Popen, port); kills and reaps it afterwards, and fails the test on
+    a sanitizer report in its stderr."""
+    with tempfile.TemporaryFile() as stderr:
+        server = subprocess.Popen([program(lesson, "server"), "127.0.0.1", "0", *args], stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=stderr)
+        try:
+            ready, _, _ = select.select([server.stdout], [], [], WAIT_SECONDS)
+            line = server.stdout.readline().decode() if ready else ""
+            match = READY_LINE.match(line.rstrip("\n"))
+            assert match, f"no ready line within {WAIT_SECONDS} s: {line!r}"
+            server.stdout.close()
+            yield server, int(match.group("port"))
+        finally:
+            server.kill()
+            server.wait()
+            stderr.seek(0)
+            text = stderr.read().decode(errors="backslashreplace")
+        assert not any(marker in text for marker in SANITIZER_REPORTS), text
 
 
 class LabProcesses:

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import EINTR_ANNOUNCEMENT, WAIT_SECONDS, program, seconds_arg, wait_until
+from conftest import EINTR_ANNOUNCEMENT, WAIT_SECONDS, log_reader_gone, program, seconds_arg, wait_until
 
 LESSON = "02_udp_basic"
 BUFFER = 1024  # recvfrom(1024) in server.cpp and client.cpp
@@ -332,3 +332,14 @@ def test_interrupted_calls_are_restarted(lab, eintr_env):
     assert [any_client(line) for line in server.stdout_lines[1:]] == 2 * [
         any_client(recvfrom_line(len(m), ("127.0.0.1", 0), m.encode())) for m in messages]
     assert server.stop().stderr_lines == [EINTR_ANNOUNCEMENT]  # and no recvfrom/sendto error
+
+
+def test_a_log_reader_that_goes_away_does_not_kill_the_server():
+    # `server | head -1`: head exits after the ready line; the server's next log line meets
+    # EPIPE, and SIGPIPE at its default would kill it (exit status 141 in a shell).
+    with log_reader_gone(LESSON) as (server, port):
+        with udp_socket() as sock:
+            for message in (b"still", b"here"):
+                sock.sendto(message, ("127.0.0.1", port))
+                assert sock.recvfrom(BUFFER)[0] == message.upper()
+        assert server.poll() is None

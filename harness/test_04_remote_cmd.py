@@ -11,10 +11,12 @@ import signal
 import socket
 import struct
 import subprocess
+import time
 
 import pytest
 
-from conftest import EINTR_ANNOUNCEMENT, WAIT_SECONDS, program, seconds_arg, wait_until
+from conftest import (EINTR_ANNOUNCEMENT, WAIT_SECONDS, accept_loop_cost, escaping_command, ignores_signal,
+                      log_reader_gone, out_of_descriptors, processes_running, program, scaled, seconds_arg, wait_until)
 
 LESSON = "04_remote_cmd"
 RECV_HEADER = re.compile(r"^recv\(1024\) -> (\d+) bytes:$")
@@ -416,3 +418,122 @@ def test_interrupted_calls_are_restarted(lab, eintr_env):
     reports = server.stop().stderr_lines  # all of it read, so "nothing else" is really checked
     assert reports[0] == EINTR_ANNOUNCEMENT
     assert len(reports) == 2, reports
+
+
+# ---------------------------------------------------------------- hostile peers and hard stops (issue 12)
+
+def test_a_command_that_closes_its_output_is_killed_at_the_deadline_all_the_same(lab, unique_sleep):
+    # `exec >/dev/null 2>&1` closes both pipes at once, so "the output ended" says nothing: the
+    # deadline runs from the command's start, and the shell is killed when it passes.
+    sleep = unique_sleep()
+    command = f"exec >/dev/null 2>&1; sleep {sleep}"
+    server = start_server(lab, "127.0.0.1", "--timeout", seconds_arg(2))
+    with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
+        started = time.monotonic()
+        sock.sendall(command.encode())
+        server.wait_for(rf'ran "{re.escape(command)}": 0 bytes stdout, 0 bytes stderr, '
+                        rf"killed after the {seconds_arg(2)} s timeout$")
+        elapsed = time.monotonic() - started
+    assert scaled(2) <= elapsed < scaled(2) + scaled(3), elapsed
+    assert processes_running("sleep", sleep) == [] and children(server.popen.pid) == []
+
+
+def test_descendants_that_left_the_process_group_are_killed_too(lab, unique_sleep, tmp_path):
+    # setsid gives a process a session and a process group of its own: kill(-pgid) misses it.
+    # The server is a child subreaper, so such orphans become ITS children, and are killed and
+    # reaped before the reply goes out, at any depth (b's parent is c, itself out of the group).
+    a, b, c = unique_sleep(), unique_sleep(), unique_sleep()
+    command = escaping_command(tmp_path / "escaped", a, b, c)
+    server = start_server(lab)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
+        sock.sendall(command.encode())
+        assert read_line(sock) == b"started\n"  # the sleeps hold the pipes: the reply ends when they die
+    server.wait_for(rf'ran "{re.escape(command)}": 8 bytes stdout, 0 bytes stderr, exit status 0$')
+    assert [processes_running("sleep", seconds) for seconds in (a, b, c)] == [[], [], []]
+    assert children(server.popen.pid) == []
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_stopping_the_server_mid_command_leaves_nothing_behind(lab, unique_sleep, stop):
+    a, b = unique_sleep(), unique_sleep()
+    command = f"setsid sleep {a} & sleep {b}"
+    server = start_server(lab)
+    if ignores_signal(server.popen.pid, stop):  # a shell's background job starts with SIGINT ignored
+        pytest.skip(f"the server inherited {stop.name} ignored")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
+        sock.sendall(command.encode())
+        wait_until(lambda: processes_running("sleep", a) and processes_running("sleep", b), "both sleeps run")
+        server.signal(stop)
+        server.wait()
+    assert server.returncode == -stop  # it still stops as that signal says, once the command is gone
+    assert processes_running("sleep", a) == processes_running("sleep", b) == []
+    assert processes_running("/bin/sh", "-c", command) == processes_running("sh", "-c", command) == []
+
+
+def test_commands_inherit_no_socket(lab):
+    server = start_server(lab)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
+        sock.sendall(b"ls -l /proc/$$/fd")
+        sock.shutdown(socket.SHUT_WR)
+        listing = b""
+        while chunk := sock.recv(65536):
+            listing += chunk
+    descriptors = [line.split(b" -> ") for line in listing.splitlines() if b" -> " in line]
+    assert [fd.split()[-1] for fd, _ in descriptors] == [b"0", b"1", b"2"], listing
+    assert b"socket:" not in listing
+
+
+def test_out_of_descriptors_the_accept_loop_backs_off_and_serves_again(lab):
+    # No descriptor left for accept() (EMFILE), 20 clients queued: the loop must not spin.
+    server = start_server(lab)
+    with out_of_descriptors(server):
+        cpu, log_bytes = accept_loop_cost(server)
+    assert cpu < 0.10, f"{cpu:.0%} of a CPU while accept() failed"
+    assert log_bytes < 10_000, server.stderr[:500]
+    assert server.stderr_lines == ["server: accept: Too many open files (retrying every 100 ms; said once per burst)"]
+    client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), *PATIENT, stdin="echo served again\n")
+    assert replies(client.stdout) == [("echo served again", b"served again\n")]
+
+
+def test_a_log_reader_that_goes_away_does_not_kill_the_server():
+    # `server | head -1`: head exits after the ready line; the server's next log line meets
+    # EPIPE, and SIGPIPE at its default would kill it (exit status 141 in a shell).
+    with log_reader_gone(LESSON, "--timeout", seconds_arg(60)) as (server, port):
+        for attempt in range(2):
+            with socket.create_connection(("127.0.0.1", port), timeout=WAIT_SECONDS) as sock:
+                assert ask(sock, b"echo alive", 6) == b"alive\n", attempt
+        assert server.poll() is None
+
+
+def test_terminal_control_bytes_in_a_command_are_escaped_in_the_log(lab):
+    server = start_server(lab)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
+        sock.sendall("echo '\x1b[2J\x1b]0;owned\x07\rok \u202eevil'".encode())
+        assert read_line(sock) == "\x1b[2J\x1b]0;owned\x07\rok \u202eevil\n".encode()  # the output: raw, by design
+    server.wait_for(r"ran .*exit status 0$")
+    assert "ran \"echo '" + r"\x1b[2J\x1b]0;owned\x07\rok \u202eevil" + "'\": " in server.stdout
+    assert not any(raw in server.stdout for raw in ("\x1b", "\r", "\x07", "\u202e"))
+
+
+def test_an_idle_client_is_dropped_and_the_next_one_served(lab):
+    server = start_server(lab, "127.0.0.1", "--idle-timeout", seconds_arg(1))
+    with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as idle:
+        started = time.monotonic()
+        client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), *PATIENT, stdin="echo next\n")
+        assert replies(client.stdout) == [("echo next", b"next\n")]
+        assert time.monotonic() - started >= scaled(1)
+        assert idle.recv(1) == b""  # closed by the server
+        port = idle.getsockname()[1]
+    assert (f"server: client 127.0.0.1:{port} sent nothing for {seconds_arg(1)} s (--idle-timeout): dropped"
+            in server.stderr_lines)
+
+
+def test_a_client_that_does_not_read_its_reply_is_dropped_and_the_next_one_served(lab):
+    server = start_server(lab, "127.0.0.1", "--idle-timeout", seconds_arg(1))
+    with connect(server.port, small_receive_buffer=True) as stalled:
+        stalled.sendall(b"head -c 15000000 /dev/zero")  # far more than the socket buffers hold; never read
+        port = stalled.getsockname()[1]
+        server.wait_for(rf"^server: client 127\.0\.0\.1:{port} did not read its reply for {seconds_arg(1)} s "
+                        r"\(--idle-timeout\): dropped$", stream="stderr")
+        client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), *PATIENT, stdin="echo next\n")
+        assert replies(client.stdout) == [("echo next", b"next\n")]

@@ -19,7 +19,8 @@ import time
 import pytest
 
 import framed_client
-from conftest import EINTR_ANNOUNCEMENT, SANITIZER_REPORTS, WAIT_SECONDS, program, scaled, seconds_arg, wait_until
+from conftest import (EINTR_ANNOUNCEMENT, SANITIZER_REPORTS, WAIT_SECONDS, accept_loop_cost, escaping_command,
+                      ignores_signal, out_of_descriptors, processes_running, program, scaled, seconds_arg, wait_until)
 
 LESSON = "06_framed_fix"
 SCHEMES = ("ack", "fixed", "json")
@@ -48,7 +49,10 @@ def expected_client_output(scheme, commands):
 
 
 def run_client(port, scheme, commands, *options, timeout=WAIT_SECONDS * 3, env=None):
-    """./client with bytes in and out (the lab fixture keeps text lines; we need exact bytes)."""
+    """./client with bytes in and out (the lab fixture keeps text lines; we need exact bytes).
+    Its --wait for a silent server (default 30 s) is widened too, unless the test sets it."""
+    if "--wait" not in options:
+        options = ("--wait", seconds_arg(90), *options)
     argv = [program(LESSON, "client"), "--scheme", scheme, *options, "127.0.0.1", str(port)]
     done = subprocess.run(argv, input="".join(c + "\n" for c in commands).encode(), capture_output=True,
                           timeout=timeout, env=env)
@@ -144,8 +148,8 @@ def test_64_mib_output_at_the_limit_arrives_whole_and_one_byte_more_is_refused(l
     expected = sh(at_limit)[0]
     assert len(expected) == 64 * MIB
     assert done.stdout == expected + b"next\n"
-    assert done.stderr.decode() == ("client: the server refused: output of more than 67108864 bytes refused "
-                                    "(limit: --max-bytes 67108864)\n")
+    assert done.stderr.decode() == ('client: the server refused: "output of more than 67108864 bytes refused '
+                                    '(limit: --max-bytes 67108864)"\n')  # quoted: the server's words
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
@@ -286,8 +290,9 @@ def test_a_command_with_a_nul_byte_is_refused(lab):
         assert out == b"fine\n"
 
 
-def serve_once_broken(scheme, reply_parts):
-    """A fake server: read one proper request, answer with `reply_parts`, close."""
+def serve_once_broken(scheme, reply_parts, hold=None):
+    """A fake server: read one proper request, answer with `reply_parts`, close (or, given a
+    threading.Event `hold`, stay silent with the connection open until it is set)."""
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(WAIT_SECONDS)
 
@@ -309,6 +314,8 @@ def serve_once_broken(scheme, reply_parts):
                 conn.sendall(part)
                 if scheme == "ack" and index + 1 < len(reply_parts):
                     assert framed_client.recv_exact(conn, 10) == b"recv_ready"
+            if hold is not None:
+                hold.wait(WAIT_SECONDS)
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
@@ -488,3 +495,129 @@ def test_torture_100_clients_dying_at_random_points(lab):
     wait_until(lambda: server.fd_count() == baseline, f"the server's fd count to return to {baseline}")
     assert server.thread_count() == threads
     assert server.popen.poll() is None
+
+
+# ---------------------------------------------------------------- hostile peers and hard stops (issue 12)
+
+def test_a_command_that_closes_its_output_is_killed_at_the_deadline_all_the_same(lab, unique_sleep):
+    # `exec >/dev/null 2>&1` closes both pipes at once; the deadline runs from the command's start
+    sleep = unique_sleep()
+    server = start_server(lab, "json", "--timeout", seconds_arg(2))
+    with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
+        started = time.monotonic()
+        header, out, err = framed_client.ask_json(sock, f"exec >/dev/null 2>&1; sleep {sleep}".encode())
+        elapsed = time.monotonic() - started
+    assert (header["timed_out"], header["signal"], out, err) == (True, signal.SIGKILL, b"", b"")
+    assert scaled(2) <= elapsed < scaled(2) + scaled(3), elapsed
+    assert processes_running("sleep", sleep) == []
+
+
+def test_descendants_that_left_the_process_group_are_killed_too(lab, unique_sleep, tmp_path):
+    # setsid: out of the process group, out of reach of kill(-pgid). The server is a child
+    # subreaper: such orphans become its children, killed and reaped before the reply.
+    a, b, c = unique_sleep(), unique_sleep(), unique_sleep()
+    server = start_server(lab, "json")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
+        header, out, err = framed_client.ask_json(sock, escaping_command(tmp_path / "escaped", a, b, c).encode())
+    assert (header["timed_out"], header["exit_code"], out) == (False, 0, b"started\n")
+    assert [processes_running("sleep", seconds) for seconds in (a, b, c)] == [[], [], []]
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_stopping_the_server_mid_command_leaves_nothing_behind(lab, unique_sleep, stop):
+    a, b = unique_sleep(), unique_sleep()
+    command = f"setsid sleep {a} & sleep {b}"
+    server = start_server(lab, "json")
+    if ignores_signal(server.popen.pid, stop):  # a shell's background job starts with SIGINT ignored
+        pytest.skip(f"the server inherited {stop.name} ignored")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
+        sock.sendall(json_request(command.encode()))
+        wait_until(lambda: processes_running("sleep", a) and processes_running("sleep", b), "both sleeps run")
+        server.signal(stop)
+        server.wait()
+    assert server.returncode == -stop
+    assert processes_running("sleep", a) == processes_running("sleep", b) == []
+    assert processes_running("/bin/sh", "-c", command) == processes_running("sh", "-c", command) == []
+
+
+def test_commands_inherit_no_socket(lab):
+    server = start_server(lab, "json")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
+        header, listing, err = framed_client.ask_json(sock, b"ls -l /proc/$$/fd")
+    descriptors = [line.split(b" -> ")[0].split()[-1] for line in listing.splitlines() if b" -> " in line]
+    assert descriptors == [b"0", b"1", b"2"], listing
+    assert b"socket:" not in listing
+
+
+def test_out_of_descriptors_the_accept_loop_backs_off_and_serves_again(lab):
+    server = start_server(lab, "json")
+    with out_of_descriptors(server):
+        cpu, log_bytes = accept_loop_cost(server)
+    assert cpu < 0.10, f"{cpu:.0%} of a CPU while accept() failed"
+    assert log_bytes < 10_000, server.stderr[:500]
+    assert server.stderr_lines == ["server: accept: Too many open files (retrying every 100 ms; said once per burst)"]
+    still_serves(server, "json")
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_an_idle_client_is_dropped_and_the_next_one_served(lab, scheme):
+    server = start_server(lab, scheme, "--idle-timeout", seconds_arg(1))
+    with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as idle:
+        idle.sendall(json_request(b"echo half")[:3])  # part of a length header, then nothing
+        started = time.monotonic()
+        still_serves(server, scheme)
+        assert time.monotonic() - started >= scaled(1)
+        assert idle.recv(1) == b""  # closed by the server, without a word
+        port = idle.getsockname()[1]
+    assert (f"server: client 127.0.0.1:{port} sent nothing for {seconds_arg(1)} s (--idle-timeout): dropped"
+            in server.stderr_lines)
+
+
+def test_a_client_that_does_not_read_its_reply_is_dropped_and_the_next_one_served(lab):
+    server = start_server(lab, "json", "--idle-timeout", seconds_arg(1))
+    with socket.socket() as stalled:
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
+        stalled.settimeout(WAIT_SECONDS)
+        stalled.connect(("127.0.0.1", server.port))
+        stalled.sendall(json_request(b"head -c 15000000 /dev/zero"))  # far more than socket buffers hold
+        port = stalled.getsockname()[1]
+        server.wait_for(rf"^server: client 127\.0\.0\.1:{port} did not read its reply for {seconds_arg(1)} s "
+                        r"\(--idle-timeout\): dropped$", stream="stderr")
+        still_serves(server, "json")
+
+
+SILENT_SERVERS = [  # what the server sends before it falls silent (the connection stays open)
+    ("json", []),
+    ("json", [struct.pack("!I", len(json.dumps(GOOD_HEADER)))]),        # the length of a header, no header
+    ("json", [reply_json(GOOD_HEADER)]),                                # the header, no body
+    ("fixed", [struct.pack("!I", 10) + b"abc"]),                        # 3 of 10 bytes
+    ("ack", []),
+]
+
+
+@pytest.mark.parametrize("scheme,parts", SILENT_SERVERS, ids=["json-nothing", "json-length", "json-header",
+                                                             "fixed-part", "ack-nothing"])
+def test_the_client_gives_up_on_a_silent_server(scheme, parts):
+    silent = threading.Event()
+    port, thread = serve_once_broken(scheme, parts, hold=silent)
+    try:
+        started = time.monotonic()
+        done = run_client(port, scheme, ["echo hi", "echo never sent"], "--wait", seconds_arg(1))
+        elapsed = time.monotonic() - started
+    finally:
+        silent.set()
+        thread.join(WAIT_SECONDS)
+    assert (done.returncode, done.stdout) == (1, b"")
+    assert done.stderr.decode() == (f"client: the server did not answer for {seconds_arg(1)} s "
+                                    f"(--wait {seconds_arg(1)}): giving up\n")
+    assert scaled(1) <= elapsed < scaled(1) + scaled(5), elapsed
+
+
+def test_the_client_quotes_what_the_server_says_in_its_error(scheme="json"):
+    error = "\x1b[2J\x1b]0;owned\x07\rrefused \u202eevil"
+    port, thread = serve_once_broken(scheme, [reply_json({**GOOD_HEADER, "stdout_size": 0, "error": error})])
+    done = run_client(port, scheme, ["echo hi"])
+    thread.join(WAIT_SECONDS)
+    text = done.stderr.decode()
+    assert text == 'client: the server refused: "' + r"\x1b[2J\x1b]0;owned\x07\rrefused \u202eevil" + '"\n'
+    assert not any(raw in text for raw in ("\x1b", "\r", "\x07", "\u202e"))
