@@ -125,25 +125,22 @@ using nlohmann::json;
 
 // `text` as one JSON object. A header is flat, but a hostile peer may send [[[[...]]]] 32,000
 // levels deep, and whatever walks a value recursively (dump(), a copy, ==) needs a stack frame
-// per level: a crash. The parser itself keeps its place on the heap, and this callback sees
-// each array and object as it opens: deeper than kMaxJsonDepth, it is thrown away unbuilt.
+// per level: a crash. The parser itself keeps its place on the heap, and calls this callback
+// as each array or object opens: the first one deeper than kMaxJsonDepth stops it (throw).
 inline std::string parse_header(std::string_view text, json& header) {
-    bool too_deep = false;
-    const json::parser_callback_t refuse_deep = [&too_deep](int depth, json::parse_event_t event, json&) {
+    struct TooDeep {};
+    const json::parser_callback_t refuse_deep = [](int depth, json::parse_event_t event, json&) {
         const bool opens = event == json::parse_event_t::object_start || event == json::parse_event_t::array_start;
-        too_deep = too_deep || (opens && depth >= kMaxJsonDepth);  // depth 0: the header object itself
-        return !too_deep;
+        if (opens && depth >= kMaxJsonDepth) throw TooDeep{};  // depth 0: the header object itself
+        return true;
     };
-    std::string malformed;
     try {
         header = json::parse(text.begin(), text.end(), refuse_deep);
-    } catch (const json::exception& e) {  // parse_error; out_of_range for 1e999 (found by fuzzing)
-        malformed = "malformed JSON header: " + quoted(e.what(), 200);
-    }
-    if (too_deep) {
+    } catch (const TooDeep&) {
         return "JSON header nests arrays or objects more than " + std::to_string(kMaxJsonDepth) + " levels deep";
+    } catch (const json::exception& e) {  // parse_error; out_of_range for 1e999 (found by fuzzing)
+        return "malformed JSON header: " + quoted(e.what(), 200);
     }
-    if (!malformed.empty()) return malformed;
     if (!header.is_object()) return std::string("JSON header must be an object, not ") + header.type_name();
     return "";
 }
