@@ -20,8 +20,6 @@
 #include "framing.h"
 #include "helpers.h"
 
-using framing::Scheme;
-
 constexpr const char* kUsage =
     "client [--scheme ack|fixed|json] [--max-bytes N] [--two-sends] [--bench N] [--wait SECONDS] [host] [port]   "
     "(default json, 67108864, 30, 127.0.0.1 8080)";
@@ -50,9 +48,8 @@ std::string talk(int fd, const Options& o, const std::string& command, Reply& re
     const framing::Received header = framing::recv_fixed_message(fd, framing::kMaxJsonHeaderSize, "JSON header");
     if (header.ended) return "the server closed the connection";
     if (!header.error.empty()) return "bad reply: " + header.error;
-    const auto decoded = framing::decode_reply_header(header.body, o.max_bytes);
-    if (!decoded.error.empty()) return "bad reply: " + decoded.error;
-    reply.header = decoded.header;
+    error = framing::decode_reply_header(header.body, o.max_bytes, reply.header);
+    if (!error.empty()) return "bad reply: " + error;
     if (!framing::recv_part(fd, reply.header.stdout_size, reply.out, "stdout", error) ||
         !framing::recv_part(fd, reply.header.stderr_size, reply.err, "stderr", error)) {
         return "bad reply: " + error;
@@ -95,9 +92,10 @@ int main(int argc, char* argv[]) {
             }
         }
         const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - start;
-        std::printf("%s%s: %llu round trips in %.6f s: %.1f round trips/s\n", framing::to_string(o.scheme),
+        std::printf("%s%s: %llu round trips in %.6f s: %.1f round trips/s\n", to_string(o.scheme),
                     o.two_sends ? " (two sends)" : "", static_cast<unsigned long long>(o.bench), seconds.count(),
                     static_cast<double>(o.bench) / seconds.count());
+        if (o.two_sends) std::printf("%s\n", tcp_data_segments(sock.fd).c_str());
         return 0;
     }
 
@@ -125,6 +123,7 @@ int main(int argc, char* argv[]) {
         else if (h.exit_code != 0)
             std::fprintf(stderr, "[exit status %d]\n", h.exit_code);
     }
+    if (o.two_sends) std::fprintf(stderr, "client: %s\n", tcp_data_segments(sock.fd).c_str());
     // 5. close: sock closes itself (Fd); the server sees end of stream and serves the next client
     return 0;
 }

@@ -7,11 +7,40 @@
 
 #include <cstdio>
 #include <string>
+#include <string_view>
 
 #include "framing.h"
 
+namespace framing {  // test-only: compare whole headers
+bool operator==(const RequestHeader& a, const RequestHeader& b) { return a.command_size == b.command_size; }
+bool operator==(const ReplyHeader& a, const ReplyHeader& b) {
+    return a.stdout_size == b.stdout_size && a.stderr_size == b.stderr_size && a.exit_code == b.exit_code &&
+           a.signal == b.signal && a.timed_out == b.timed_out && a.error == b.error;
+}
+}  // namespace framing
+
 namespace {
 int checks = 0, failures = 0;
+
+// The decoders fill an out-parameter and return the error; these give both at once.
+struct Request {
+    framing::RequestHeader header;
+    std::string error;
+};
+Request request(std::string_view text, std::uint64_t limit) {
+    Request r;
+    r.error = framing::decode_request_header(text, limit, r.header);
+    return r;
+}
+struct Reply {
+    framing::ReplyHeader header;
+    std::string error;
+};
+Reply reply(std::string_view text, std::uint64_t limit) {
+    Reply r;
+    r.error = framing::decode_reply_header(text, limit, r.header);
+    return r;
+}
 
 void check(bool ok, const std::string& what) {
     ++checks;
@@ -79,52 +108,85 @@ int main() {
     check_error(decode_ack_length("007\n", limit).error, "leading zero", "ack: 007");
 
     // json request header
-    check(decode_request_header(encode_request_header({0}), limit).header.command_size == 0, "json: command_size 0");
-    check(decode_request_header(encode_request_header({limit}), limit).header.command_size == limit,
+    check(request(encode_request_header({0}), limit).header.command_size == 0, "json: command_size 0");
+    check(request(encode_request_header({limit}), limit).header.command_size == limit,
           "json: command_size limit");
-    check_error(decode_request_header(encode_request_header({limit + 1}), limit).error,
+    check_error(request(encode_request_header({limit + 1}), limit).error,
                 "'command_size' must be an integer in 0..67108864", "json: limit+1");
-    check_error(decode_request_header("", limit).error, "malformed JSON header", "json: empty");
-    check_error(decode_request_header("{\"command_size\": 5", limit).error, "malformed JSON header", "json: truncated");
-    check_error(decode_request_header("[5]", limit).error, "must be an object, not array", "json: array");
-    check_error(decode_request_header("5", limit).error, "must be an object, not number", "json: number");
-    check_error(decode_request_header("{}", limit).error, "no field 'command_size'", "json: missing field");
-    check_error(decode_request_header("{\"command_size\": \"5\"}", limit).error, "'command_size' must be an integer",
+    check_error(request("", limit).error, "malformed JSON header", "json: empty");
+    check_error(request("{\"command_size\": 5", limit).error, "malformed JSON header", "json: truncated");
+    check_error(request("[5]", limit).error, "must be an object, not array", "json: array");
+    check_error(request("5", limit).error, "must be an object, not number", "json: number");
+    check_error(request("{}", limit).error, "no field 'command_size'", "json: missing field");
+    check_error(request("{\"command_size\": \"5\"}", limit).error, "'command_size' must be an integer",
                 "json: string");
-    check_error(decode_request_header("{\"command_size\": -1}", limit).error, "'command_size' must be an integer",
+    check_error(request("{\"command_size\": -1}", limit).error, "'command_size' must be an integer",
                 "json: negative");
-    check_error(decode_request_header("{\"command_size\": 1.5}", limit).error, "'command_size' must be an integer",
+    check_error(request("{\"command_size\": 1.5}", limit).error, "'command_size' must be an integer",
                 "json: float");
-    check_error(decode_request_header("{\"command_size\": 1, \"x\": 2}", limit).error, "unknown field \"x\"",
+    check_error(request("{\"command_size\": 1, \"x\": 2}", limit).error, "unknown field \"x\"",
                 "json: extra field");
-    check_error(decode_request_header("{\"command_size\": 1e999}", limit).error, "number overflow",
+    check_error(request("{\"command_size\": 1e999}", limit).error, "number overflow",
                 "json: 1e999 (out_of_range)");
-    check_error(decode_request_header("{\"command_size\": 18446744073709551616}", limit).error, "must be an integer",
+    check_error(request("{\"command_size\": 18446744073709551616}", limit).error, "must be an integer",
                 "json: 2^64");
 
     // json reply header
     const ReplyHeader full{limit, 0, 255, 0, false, ""};
-    check(decode_reply_header(encode_reply_header(full), limit).header == full, "json: reply at the limit");
+    check(reply(encode_reply_header(full), limit).header == full, "json: reply at the limit");
     const ReplyHeader killed{1, 2, -1, 9, true, "caf\xc3\xa9"};
-    check(decode_reply_header(encode_reply_header(killed), limit).header == killed,
+    check(reply(encode_reply_header(killed), limit).header == killed,
           "json: killed, timed out, UTF-8 error text");
     const std::string over = encode_reply_header({limit, 1, 0, 0, false, ""});
-    const Decoded<ReplyHeader> refused = decode_reply_header(over, limit);
+    const Reply refused = reply(over, limit);
     check_error(refused.error, "stdout_size + stderr_size of 67108865 bytes exceeds",
                 "json: sizes add up over the limit");
     check(refused.header == ReplyHeader{}, "json: a refused header is left empty");
     std::string without_exit = encode_reply_header(full);
     without_exit.replace(without_exit.find("\"exit_code\":255,"), 16, "");
-    check_error(decode_reply_header(without_exit, limit).error, "no field 'exit_code'", "json: missing exit_code");
+    check_error(reply(without_exit, limit).error, "no field 'exit_code'", "json: missing exit_code");
     std::string bad_flag = encode_reply_header(full);
     bad_flag.replace(bad_flag.find("false"), 5, "0");
-    check_error(decode_reply_header(bad_flag, limit).error, "'timed_out' must be true or false", "json: timed_out 0");
+    check_error(reply(bad_flag, limit).error, "'timed_out' must be true or false", "json: timed_out 0");
     const std::string text = encode_reply_header(killed);
     for (std::size_t cut = 0; cut < text.size(); ++cut) {
-        const Decoded<ReplyHeader> cut_short = decode_reply_header(text.substr(0, cut), limit);
+        const Reply cut_short = reply(text.substr(0, cut), limit);
         check(!cut_short.error.empty() && cut_short.header == ReplyHeader{},
               "json: reply header cut at " + std::to_string(cut));
     }
+
+    // a refused value is described in a few words, never echoed
+    check_error(request("{\"command_size\": 1.5}", limit).error, "not a number with a fraction", "json: 1.5 described");
+    check_error(request("{\"command_size\": \"rm -rf\"}", limit).error, "not a JSON string", "json: string described");
+    check_error(request("{\"command_size\": -1}", limit).error, "in 0..67108864, not -1", "json: -1 shown");
+    check_error(request("{\"command_size\": [1]}", limit).error, "not a JSON array", "json: array one level in");
+    ReplyHeader kept{7, 7, 7, 7, true, "kept"};
+    const ReplyHeader before = kept;
+    check(!decode_reply_header(bad_flag, limit, kept).empty() && kept == before,
+          "json: a refused reply leaves it as it was");
+
+    // depth: a header is one flat object; anything nested more than 2 levels is refused as the
+    // parser meets it, before a deep value exists (32,759 levels fit in the 64 KiB a header may have)
+    const std::string too_deep = "more than 2 levels deep";
+    check_error(request("{\"command_size\": [[1]]}", limit).error, too_deep, "json: 3 levels");
+    check_error(request("[[[]]]", limit).error, too_deep, "json: 3 levels, no object");
+    const std::size_t levels = (kMaxJsonHeaderSize - 17) / 2;
+    const std::string deep = "{\"command_size\":" + std::string(levels, '[') + std::string(levels, ']') + "}";
+    check(deep.size() <= kMaxJsonHeaderSize, "json: the deep header fits the header limit");
+    check(request(deep, limit).error == "JSON header nests arrays or objects more than 2 levels deep",
+          "json: 32,759 levels: refused, in one short line");
+    check_error(request(std::string(kMaxJsonHeaderSize, '['), limit).error, too_deep,
+                "json: unclosed, deep is said before malformed");
+    const std::string deep_reply = "{\"stderr_size\":0,\"exit_code\":0,\"signal\":0,\"timed_out\":false,\"error\":\"\","
+                                   "\"stdout_size\":" + std::string(levels - 60, '[') + "}";
+    check_error(reply(deep_reply, limit).error, too_deep, "json: a deep reply header");
+    // a parse error quotes the parser's message, bounded: a 64 KiB string token is not echoed
+    const Request long_token = request("{\"command_size\": \"" + std::string(kMaxJsonHeaderSize - 20, 'x'), limit);
+    check_error(long_token.error, "malformed JSON header", "json: unterminated 64 KiB string");
+    check(long_token.error.size() < 300,
+          "json: its error is one short line, not " + std::to_string(long_token.error.size()) + " bytes");
+    check_error(request("{\"command_size\": 1, \"\\u001b[2J\": 1}", limit).error, "unknown field \"\\x1b[2J\"",
+                "json: an unknown field's name is quoted");
 
     std::printf("%d checks, %d failed\n", checks, failures);
     return failures == 0 ? 0 : 1;

@@ -1,10 +1,15 @@
-// helpers.h — what lesson 06's server.cpp and client.cpp share beyond socket_core.h:
-// the command line and writing bytes out. The framing itself (the three schemes) is in
-// framing.h; running a command is in run_command.h. No socket call of the lesson hides here.
+// helpers.h — what lesson 06's server.cpp and client.cpp share beyond socket_core.h: the command
+// line, writing bytes out, and the TCP counters that --two-sends prints. The framing itself (the
+// three schemes) is in framing.h; running a command is in run_command.h. No socket call of the
+// lesson hides here.
 #pragma once
 
+#include <linux/tcp.h>  // struct tcp_info with tcpi_data_segs_in/out (glibc's netinet/tcp.h lacks them)
+
+#include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "framing.h"
 #include "socket_core.h"
@@ -15,11 +20,17 @@ inline void write_bytes(std::FILE* stream, const std::string& bytes) {
     std::fflush(stream);
 }
 
+enum class Scheme { ack, fixed, json };  // framing.h's three ways to frame a message
+
+inline const char* to_string(Scheme scheme) {
+    return scheme == Scheme::ack ? "ack" : scheme == Scheme::fixed ? "fixed" : "json";
+}
+
 // The command line of both programs; each accepts only its own flags.
 struct Options {
-    framing::Scheme scheme = framing::Scheme::json;       // --scheme ack|fixed|json
+    Scheme scheme = Scheme::json;                         // --scheme ack|fixed|json
     std::uint64_t max_bytes = framing::kDefaultMaxBytes;  // --max-bytes: largest message accepted
-    bool two_sends = false;     // --two-sends: header and body in two send()s (benchmark only)
+    bool two_sends = false;     // --two-sends: header and body in two send()s (a measurement)
     double timeout = 10;        // server --timeout: seconds a command may run
     double idle_timeout = 60;   // server --idle-timeout: seconds a client may send nothing / read nothing
     double wait = 30;           // client --wait: seconds of silence from the server before giving up
@@ -41,8 +52,13 @@ inline Options parse_options(const char* program, const char* usage, int argc, c
                                     2);
     Options o;
     for (const auto& [option, value] : line.options) {
-        if (option == "--scheme" && !framing::parse_scheme(value, o.scheme))
-            usage_error(program, usage, "bad --scheme '" + value + "': want ack, fixed or json");
+        if (option == "--scheme") {
+            if (value == "ack" || value == "fixed" || value == "json") {
+                o.scheme = value == "ack" ? Scheme::ack : value == "fixed" ? Scheme::fixed : Scheme::json;
+            } else {
+                usage_error(program, usage, "bad --scheme '" + value + "': want ack, fixed or json");
+            }
+        }
         if (option == "--max-bytes")
             o.max_bytes = parse_number(program, usage, option, value, 1, framing::kHighestMaxBytes);
         if (option == "--two-sends") o.two_sends = true;
@@ -55,4 +71,20 @@ inline Options parse_options(const char* program, const char* usage, int argc, c
     if (line.positional.size() > 0) o.host = line.positional[0];
     if (line.positional.size() > 1) o.port = parse_port(program, line.positional[1], /*zero_allowed=*/server, usage);
     return o;
+}
+
+// --two-sends, beyond the tutorial: the wire made visible. The kernel counts, per connection,
+// the TCP segments that carried data out of this socket and into it (TCP_INFO, Linux 4.6 and
+// later). One sendmsg() of a small message is one segment; two send()s are two, the second held
+// back by Nagle until the first is ACKed, an ACK the receiver delays by up to tcpi_ato (README).
+inline std::string tcp_data_segments(int fd) {
+    tcp_info info{};
+    socklen_t size = sizeof info;
+    if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &size) < 0) return framing::errno_text("getsockopt(TCP_INFO)");
+    if (size < offsetof(tcp_info, tcpi_data_segs_out) + sizeof info.tcpi_data_segs_out) {  // an older kernel fills less
+        return "TCP data segments: not counted by this kernel (tcpi_data_segs_in/out need Linux 4.6 or later)";
+    }
+    return "TCP data segments: " + std::to_string(info.tcpi_data_segs_out) + " sent, " +
+           std::to_string(info.tcpi_data_segs_in) + " received (tcpi_data_segs_out/in); delayed-ACK timeout " +
+           std::to_string(info.tcpi_ato / 1000) + " ms (tcpi_ato)";
 }

@@ -19,8 +19,6 @@
 #include "helpers.h"
 #include "run_command.h"
 
-using framing::Scheme;
-
 constexpr int kBacklog = 5;  // s.listen(5)
 constexpr const char* kUsage =
     "server [--scheme ack|fixed|json] [--max-bytes N] [--timeout SECONDS] [--idle-timeout SECONDS] [--two-sends] "
@@ -32,11 +30,10 @@ framing::Received receive_command(int fd, const Options& o) {
     if (o.scheme == Scheme::fixed) return framing::recv_fixed_message(fd, o.max_bytes, "command");
     framing::Received header = framing::recv_fixed_message(fd, framing::kMaxJsonHeaderSize, "JSON header");
     if (header.ended || !header.error.empty()) return header;
-    const auto request = framing::decode_request_header(header.body, o.max_bytes);
+    framing::RequestHeader request;
     framing::Received command;
-    command.error = request.error;
-    if (request.error.empty())
-        framing::recv_part(fd, request.header.command_size, command.body, "command", command.error);
+    command.error = framing::decode_request_header(header.body, o.max_bytes, request);
+    if (command.error.empty()) framing::recv_part(fd, request.command_size, command.body, "command", command.error);
     return command;
 }
 
@@ -155,6 +152,7 @@ int main(int argc, char* argv[]) {
                 break;
             }
         }
+        if (o.two_sends) std::printf("client %s: %s\n", peer.c_str(), tcp_data_segments(conn.fd).c_str());
         std::printf("client %s disconnected\n", peer.c_str());
         std::fflush(stdout);
         // 9. close: conn closes itself here (Fd); the listener waits for the next client

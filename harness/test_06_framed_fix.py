@@ -9,6 +9,7 @@ import json
 import os
 import random
 import re
+import resource
 import signal
 import socket
 import struct
@@ -48,12 +49,15 @@ def expected_client_output(scheme, commands):
     return out, err
 
 
-def run_client(port, scheme, commands, *options, timeout=WAIT_SECONDS * 3, env=None):
-    """./client with bytes in and out (the lab fixture keeps text lines; we need exact bytes).
-    Its --wait for a silent server (default 30 s) is widened too, unless the test sets it."""
+def run_client(port, scheme, commands, *options, timeout=WAIT_SECONDS * 3, env=None, stack_kib=None):
+    """./client with bytes in and out (the lab fixture keeps text lines; we need exact bytes);
+    stack_kib: run it under `ulimit -s stack_kib`. Its --wait for a silent server (default 30 s)
+    is widened too, unless the test sets it."""
     if "--wait" not in options:
         options = ("--wait", seconds_arg(90), *options)
     argv = [program(LESSON, "client"), "--scheme", scheme, *options, "127.0.0.1", str(port)]
+    if stack_kib:
+        argv = ["/bin/sh", "-c", f'ulimit -s {stack_kib} && exec "$0" "$@"', *argv]
     done = subprocess.run(argv, input="".join(c + "\n" for c in commands).encode(), capture_output=True,
                           timeout=timeout, env=env)
     text = done.stderr.decode(errors="replace")
@@ -281,6 +285,45 @@ def test_hostile_requests_get_a_clear_error_and_the_server_serves_the_next_clien
         still_serves(server, scheme)
 
 
+# A JSON header is one flat object; a hostile peer may nest arrays 32,000 deep in the 64 KiB a
+# header may have. Anything that walks such a value recursively (dump(), a copy, ==) needs one
+# stack frame per level: it crashed the server and the client (issue 12). Both programs run
+# here with a 1 MiB stack (`ulimit -s 1024`), where a walk of 32,000 levels cannot fit.
+DEPTH_REFUSAL = "JSON header nests arrays or objects more than 2 levels deep"
+SMALL_STACK_KIB = 1024
+
+
+def deeply_nested(prefix):
+    """{"field":[[[...]]]} nested as deep as a 64 KiB JSON header allows (32,759 levels)."""
+    depth = (64 * 1024 - len(prefix) - 1) // 2
+    return prefix + b"[" * depth + b"]" * depth + b"}"
+
+
+def test_a_request_header_nested_32000_deep_is_refused_and_the_next_client_served(lab):
+    header = deeply_nested(b'{"command_size":')
+    assert len(header) <= 64 * 1024
+    server = start_server(lab, "json")
+    resource.prlimit(server.popen.pid, resource.RLIMIT_STACK, (SMALL_STACK_KIB * 1024,) * 2)
+    reply = raw_exchange(server.port, struct.pack("!I", len(header)) + header)
+    _, logged = server.wait_for(r"^server: client 127\.0\.0\.1:\d+: bad request: (.*)$", stream="stderr")
+    assert logged.group(1) == DEPTH_REFUSAL          # one short line, none of the 64 KiB echoed
+    (size,) = struct.unpack("!I", reply[:4])
+    assert json.loads(reply[4:4 + size])["error"] == "bad request: " + DEPTH_REFUSAL
+    still_serves(server, "json")
+
+
+def test_two_levels_are_allowed_so_a_wrong_type_is_named_and_three_are_refused(lab):
+    server = start_server(lab, "json")
+    for header, message in [(b'{"command_size":[1]}', "field 'command_size' must be an integer in "
+                                                      "0..67108864, not a JSON array"),
+                            (b'{"command_size":[[1]]}', DEPTH_REFUSAL),
+                            (b'[[["command_size"]]]', DEPTH_REFUSAL)]:
+        reply = raw_exchange(server.port, struct.pack("!I", len(header)) + header)
+        (size,) = struct.unpack("!I", reply[:4])
+        assert json.loads(reply[4:4 + size])["error"].endswith(message), header
+    still_serves(server, "json")
+
+
 def test_a_command_with_a_nul_byte_is_refused(lab):
     server = start_server(lab, "json")
     with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
@@ -362,6 +405,15 @@ def test_the_client_facing_a_broken_server_says_what_is_wrong(scheme, parts, mes
     assert done.stderr.decode().startswith("client: ")
 
 
+def test_the_client_refuses_a_reply_header_nested_32000_deep_in_one_line():
+    port, thread = serve_once_broken("json", [reply_json(deeply_nested(
+        b'{"stderr_size":0,"exit_code":0,"signal":0,"timed_out":false,"error":"","stdout_size":'))])
+    done = run_client(port, "json", ["echo hi"], stack_kib=SMALL_STACK_KIB)
+    thread.join(WAIT_SECONDS)
+    assert (done.returncode, done.stdout) == (1, b"")
+    assert done.stderr.decode() == f"client: bad reply: {DEPTH_REFUSAL}\n"
+
+
 def test_a_command_that_runs_too_long_is_killed_with_its_whole_process_group(lab):
     marker = f"{random.Random().randrange(10**6)}.5"   # a sleep we can find in /proc, unique to this run
     server = start_server(lab, "json", "--timeout", "1")
@@ -403,12 +455,42 @@ def test_a_background_child_does_not_hold_the_reply_back(lab):
     assert elapsed < scaled(30), elapsed  # the reply did not wait for the sleep nor the --timeout
 
 
-def test_two_sends_variant_is_still_correct(lab):
+SEGMENTS = re.compile(r"TCP data segments: (\d+) sent, (\d+) received \(tcpi_data_segs_out/in\); "
+                      r"delayed-ACK timeout \d+ ms \(tcpi_ato\)")
+
+
+def segment_counts(line):
+    """(sent, received) from a --two-sends line; the kernel must be Linux 4.6 or later."""
+    match = SEGMENTS.fullmatch(line)
+    assert match, line
+    return int(match.group(1)), int(match.group(2))
+
+
+@pytest.mark.parametrize("scheme", ("fixed", "json"))
+def test_two_sends_is_still_correct_and_each_header_is_a_segment_of_its_own(lab, scheme):
+    # --two-sends writes every header in a send() of its own. Before each message nothing of the
+    # sender's is unacknowledged (a fresh connection, or the answer to the last message has ACKed
+    # it), so Nagle lets the header leave at once, alone; the rest can only follow in another
+    # segment, once the header's ACK is back. However the ACKs are timed: a message with a
+    # non-empty body is at least 2 data segments, on the sender's counter and the receiver's.
     commands = ["echo one", "printf two", "true", "echo three >&2"]
-    for scheme in ("fixed", "json"):
-        server = start_server(lab, scheme, "--two-sends")
-        done = run_client(server.port, scheme, commands, "--two-sends")
-        assert (done.stdout, done.stderr) == expected_client_output(scheme, commands)
+    server = start_server(lab, scheme, "--two-sends")
+    done = run_client(server.port, scheme, commands, "--two-sends")
+    out, err = expected_client_output(scheme, commands)
+    assert (done.returncode, done.stdout) == (0, out), done.stderr
+    assert done.stderr.startswith(err)
+    client_sent, client_received = segment_counts(done.stderr[len(err):].decode().removeprefix("client: ").rstrip("\n"))
+    _, logged = server.wait_for(r"^client 127\.0\.0\.1:\d+: (TCP data segments: .*)$")
+    server_sent, server_received = segment_counts(logged.group(1))
+    # every request has a body; a fixed reply to `true` is the 4-byte header alone
+    replies_with_body = len(commands) if scheme == "json" else sum(1 for c in commands if any(sh(c)[:2]))
+    assert client_sent >= 2 * len(commands) and server_received >= 2 * len(commands)
+    assert server_sent >= len(commands) + replies_with_body and client_received >= len(commands) + replies_with_body
+    # --bench prints the same counts on stdout after its result: 3 blank commands, 2 sends each
+    done = run_client(server.port, scheme, [], "--two-sends", "--bench", "3")
+    bench, counts = done.stdout.decode().splitlines()
+    assert bench.startswith(f"{scheme} (two sends): 3 round trips in ")
+    assert segment_counts(counts)[0] >= 6
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
