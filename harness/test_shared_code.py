@@ -54,7 +54,7 @@ PROGRAMS = [
     ("02_udp_basic", "client", ["127.0.0.1"], None, ["--timeout"], []),
     ("04_remote_cmd", "server", ["127.0.0.1"], 2, ["--timeout"], []),
     ("04_remote_cmd", "client", ["127.0.0.1"], 2, ["--wait"], []),
-    ("05_sticky_packet_demo", "server", ["127.0.0.1"], 2, [], []),
+    ("05_sticky_packet_demo", "server", ["127.0.0.1"], 2, ["--wait"], []),
     ("05_sticky_packet_demo", "client", ["127.0.0.1"], 2, [], []),
     ("06_framed_fix", "server", ["127.0.0.1"], 2, ["--timeout"], [("--max-bytes", 1, 4294967295)]),
     ("06_framed_fix", "client", ["127.0.0.1"], 2, [], [("--max-bytes", 1, 4294967295), ("--bench", 1, 100000000)]),
