@@ -35,8 +35,9 @@ struct Options {
     int bytes_wait_ms = 5000;    // server: then for its bytes (in a normal run they take microseconds)
 };
 inline Options parse_options(const char* program, int argc, char* argv[], bool server, const char* usage) {
-    const CommandLine line = server ? parse_command_line(program, usage, argc, argv, {"--case CASE", "--wait SECONDS"}, 2)
-                                    : parse_command_line(program, usage, argc, argv, {"--case CASE"}, 2);
+    const CommandLine line = server
+                                 ? parse_command_line(program, usage, argc, argv, {"--case CASE", "--wait SECONDS"}, 2)
+                                 : parse_command_line(program, usage, argc, argv, {"--case CASE"}, 2);
     Options options;
     for (const auto& [option, value] : line.options) {
         if (option == "--case") options.which = parse_case(program, value, usage);
@@ -46,7 +47,7 @@ inline Options parse_options(const char* program, int argc, char* argv[], bool s
         }
     }
     if (line.positional.size() > 0) options.host = line.positional[0];
-    if (line.positional.size() > 1) options.port = parse_port(program, line.positional[1], /*zero_allowed=*/server, usage);
+    if (line.positional.size() > 1) options.port = parse_port(program, line.positional[1], server, usage);  // 0: server
     return options;
 }
 
@@ -60,6 +61,17 @@ inline bool wait_readable(int fd, int timeout_ms) {
         if (ready != 0 && !(ready < 0 && errno == EINTR)) return true;  // an error: the next call reports it
     }
     return false;
+}
+
+// After a wait that brought fewer bytes than asked: has the peer closed (end of stream, or a
+// reset)? POLLRDHUP says so at once, even with bytes still queued.
+inline bool peer_closed(int fd) {
+    pollfd closed{fd, POLLRDHUP, 0};
+    int ready;
+    do {
+        ready = ::poll(&closed, 1, 0);
+    } while (ready < 0 && errno == EINTR);
+    return ready > 0;
 }
 
 // ---- the wire, beyond the tutorial: how many TCP segments carried the bytes ----------------

@@ -62,7 +62,8 @@ void show_segments_received(int fd, int recvs) {
     if (counted == 0) {
         std::printf("%s; %d recv%s\n", kNoSegmentCount, recvs, plural(recvs));
     } else {
-        std::printf("%u segment%s on the wire, %d recv%s (TCP_INFO tcpi_data_segs_in; recv calls that returned bytes)\n",
+        std::printf("%u segment%s on the wire, %d recv%s (TCP_INFO tcpi_data_segs_in; recv calls that returned "
+                    "bytes)\n",
                     info.tcpi_data_segs_in, plural(info.tcpi_data_segs_in), recvs, plural(recvs));
     }
 }
@@ -141,23 +142,15 @@ int main(int argc, char* argv[]) {
     std::fflush(stdout);
     const int queued = wait_for_bytes(conn.fd, kMessageBytes, options.bytes_wait_ms);
     if (queued < 0) die("server: wait");
-    if (queued < kMessageBytes) {  // fewer: did the client close, or did the wait run out?
-        pollfd closed{conn.fd, POLLRDHUP, 0};
-        int ready;
-        do {
-            ready = ::poll(&closed, 1, 0);
-        } while (ready < 0 && errno == EINTR);
-        if (ready < 0) die("server: poll");
-        if (ready == 0) {
-            std::fprintf(stderr, "server: the %g s wait ran out with %d of %d bytes queued: the client is slow, or "
-                                 "sent fewer and stays connected\n",
-                         options.bytes_wait_ms / 1000.0, queued, kMessageBytes);
-            return 1;
-        }
-        std::printf("only %d bytes queued, and the client has closed (ioctl FIONREAD)\n", queued);
-    } else {
-        std::printf("%d bytes queued (ioctl FIONREAD)\n", queued);
+    if (queued < kMessageBytes && !peer_closed(conn.fd)) {  // fewer, and no end of stream: the wait ran out
+        std::fprintf(stderr, "server: the %g s wait ran out with %d of %d bytes queued: the client is slow, or "
+                             "sent fewer and stays connected\n",
+                     options.bytes_wait_ms / 1000.0, queued, kMessageBytes);
+        return 1;
     }
+    std::printf(queued < kMessageBytes ? "only %d bytes queued, and the client has closed (ioctl FIONREAD)\n"
+                                       : "%d bytes queued (ioctl FIONREAD)\n",
+                queued);
     std::fflush(stdout);
 
     // 6. the tutorial's two recv() calls
