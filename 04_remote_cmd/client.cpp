@@ -4,6 +4,8 @@
 // Partner:  ./server [host] [port] [--timeout SECONDS] [--allow-remote]
 // Mirrors:  tutorial 000 §三 基于tcp实现远程命令 (客户端), 002 §2 模拟ssh:
 //           socket → connect → loop { input → send → ONE recv(1024) → print } → close.
+//           `exit` or `quit` typed as a command ends the client (模拟ssh: `if msg == 'quit': break`),
+//           and so does the end of input (Ctrl-D); neither is sent to the server.
 //
 // Faithful on purpose: ONE recv(1024) per command, so `seq 1 1000` (3893 bytes) shows
 // only its first 1024 bytes and the next command gets the leftover (粘包). Two additions:
@@ -23,7 +25,9 @@
 
 constexpr std::size_t kBufSize = 1024;  // cmd_res = client.recv(1024)
 constexpr int kFillMs = 500;            // once a reply has begun, how long it may take to reach 1024 bytes
-constexpr const char* kUsage = "client [host] [port] [--wait SECONDS]   (default 127.0.0.1 9939, wait 2)";
+constexpr const char* kUsage =
+    "client [host] [port] [--wait SECONDS]   (default 127.0.0.1 9939, wait 2; one command a line on stdin; "
+    "exit, quit or Ctrl-D (end of input) ends the client)";
 
 int main(int argc, char* argv[]) {
     const CommandLine line = parse_command_line("client", kUsage, argc, argv, {"--wait SECONDS"}, 2);
@@ -55,6 +59,7 @@ int main(int argc, char* argv[]) {
         if (first == std::string::npos) continue;
         command = command.substr(first, command.find_last_not_of(" \t\r") - first + 1);
         if (!interactive) std::printf(">> %s\n", command.c_str());  // so a transcript shows what was asked
+        if (command == "exit" || command == "quit") break;  // `if msg == 'quit': break` — not sent
 
         // 4. send the command (no header: the server's one recv(1024) takes whatever is there)
         if (!send_all(sock.fd, command.data(), command.size())) die("client: send");

@@ -5,6 +5,7 @@ replies must be exactly the consecutive 1024-byte pieces of that real output.
 """
 
 import os
+import pty
 import random
 import re
 import signal
@@ -114,6 +115,50 @@ def test_a_command_without_output_gets_a_bounded_wait_and_a_note(lab):
     assert (f"(no reply within {SHORT_WAIT[1]} s: if the command printed nothing, the server sent 0 bytes"
             in client.stdout)
     server.wait_for(r"ran \"true\": 0 bytes stdout, 0 bytes stderr, exit status 0$")
+
+
+@pytest.mark.parametrize("word", ["exit", "quit"])
+def test_exit_or_quit_ends_the_client_printed_and_not_sent(lab, word):
+    # 模拟ssh's client: `if msg == 'quit': break`. The word is shown in the transcript, never run.
+    server = start_server(lab)
+    client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), *PATIENT,
+                     stdin=f"echo before\n  {word} \necho never\n")
+    assert client.returncode == 0, client.stderr
+    assert replies(client.stdout) == [("echo before", b"before\n"), (word, None)]  # nothing after the word
+    # The server serves one client at a time: once it ran the next client's command, the first is done.
+    after = lab.run(LESSON, "client", "127.0.0.1", str(server.port), *PATIENT, stdin="echo next\n")
+    assert replies(after.stdout) == [("echo next", b"next\n")]
+    server.wait_for(r'ran "echo next"')
+    assert [line for line in server.stdout_lines if " ran " in line and "echo before" not in line
+            and "echo next" not in line] == []  # neither the word nor "echo never" reached the shell
+
+
+def test_end_of_input_ends_the_client(lab):
+    server = start_server(lab)
+    client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), *PATIENT, stdin="echo last\n")
+    assert (client.returncode, client.stderr) == (0, "")
+    assert replies(client.stdout) == [("echo last", b"last\n")]
+
+
+@pytest.mark.parametrize("keys", [b"quit\n", b"\x04"], ids=["quit", "ctrl-d"])
+def test_at_a_terminal_quit_or_ctrl_d_ends_the_client(lab, keys):
+    # A person at a terminal: the client prompts with ">> "; the terminal turns Ctrl-D at the
+    # start of a line into end of input.
+    server = start_server(lab)
+    controller, terminal = pty.openpty()
+    client = subprocess.Popen([program(LESSON, "client"), "127.0.0.1", str(server.port), *PATIENT],
+                              stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    os.close(terminal)
+    try:
+        os.write(controller, b"echo hi\n" + keys)  # the terminal holds the keys until the client reads
+        out, err = client.communicate(timeout=WAIT_SECONDS)
+    finally:
+        if client.poll() is None:
+            client.kill()
+            client.wait()
+        os.close(controller)
+    assert (client.returncode, err) == (0, b"")
+    assert out == b">> recv(1024) -> 3 bytes:\nhi\n\n>> "  # a prompt, the reply, a prompt, and the end
 
 
 @pytest.mark.parametrize("address", ["0.0.0.0", "192.0.2.1", "10.0.0.1"])
@@ -261,6 +306,7 @@ def test_bad_arguments_exit_2_with_usage(lab):
 def test_help_prints_usage_and_exits_0(lab):
     for name in ("server", "client"):
         lab.expect_help(LESSON, name)
+    assert "exit, quit or Ctrl-D (end of input) ends the client" in lab.expect_help(LESSON, "client").stdout
 
 
 # ---------------------------------------------------------------- torture (issue 6)

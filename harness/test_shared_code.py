@@ -57,7 +57,7 @@ PROGRAMS = [
     ("03_loop_server", "client", ["127.0.0.1"], 2, ["--greeting", "--wait"], []),
     ("04_remote_cmd", "server", ["127.0.0.1"], 2, ["--timeout", "--idle-timeout"], []),
     ("04_remote_cmd", "client", ["127.0.0.1"], 2, ["--wait"], []),
-    ("05_sticky_packet_demo", "server", ["127.0.0.1"], 2, [], []),
+    ("05_sticky_packet_demo", "server", ["127.0.0.1"], 2, ["--wait"], []),
     ("05_sticky_packet_demo", "client", ["127.0.0.1"], 2, [], []),
     ("06_framed_fix", "server", ["127.0.0.1"], 2, ["--timeout", "--idle-timeout"], [("--max-bytes", 1, 4294967295)]),
     ("06_framed_fix", "client", ["127.0.0.1"], 2, ["--wait"], [("--max-bytes", 1, 4294967295),
