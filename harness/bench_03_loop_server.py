@@ -31,6 +31,7 @@ RESULT_LINE = re.compile(r"round trips/s; server CPU (?P<cpu>\S+) us per round t
 RATE = re.compile(r": (?P<rate>\S+) round trips/s")
 CLIENTS = 64
 LESSON = "03_loop_server"
+TARGETS = [LESSON, "echo_load_03"]  # what bench.py builds first
 
 
 class Server:
