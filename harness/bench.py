@@ -21,6 +21,7 @@ block was found. harness/test_bench_tables.py checks that every block quotes the
 """
 
 import argparse
+import contextlib
 import datetime
 import importlib.util
 import os
@@ -133,7 +134,13 @@ def check_blocks(lessons, root=ROOT):
     wanted = {(root / name, ALL) for name in README_LANGUAGES}
     wanted |= {(root / lesson / name, lesson) for lesson in lessons for name in README_LANGUAGES}
     for path, _ in readmes(root):
-        for name, _ in blocks(path.read_text(encoding="utf-8")):
+        text = path.read_text(encoding="utf-8")
+        found = blocks(text)
+        if text.count("<!-- bench:") != len(found) or text.count(END_MARKER) != len(found):
+            raise BenchError(f"{path.relative_to(root)}: {text.count('<!-- bench:')} markers <!-- bench:NAME --> "
+                             f"and {text.count(END_MARKER)} {END_MARKER}, but {len(found)} whole blocks: "
+                             "every block opens and closes on a line of its own, and blocks do not nest")
+        for name, _ in found:
             if name != ALL and name not in lessons:
                 raise BenchError(f"{path.relative_to(root)}: block <!-- bench:{name} --> names no lesson "
                                  f"of the benchmarks ({', '.join(sorted(lessons))})")
@@ -205,8 +212,9 @@ def main():
     try:
         if options.update_readmes:  # a missing block stops us now, not after the benchmarks
             check_blocks({name.removeprefix("bench_") for name, _ in benchmarks}, ROOT)
-        for target in dict.fromkeys(t for _, module in benchmarks for t in module.TARGETS):
-            lab.build(target)
+        with contextlib.redirect_stdout(sys.stderr):  # stdout is for the table alone
+            for target in dict.fromkeys(t for _, module in benchmarks for t in module.TARGETS):
+                lab.build(target)
     except (BenchError, lab.LabError) as problem:
         sys.exit(f"bench.py: {problem}")
     rows = []

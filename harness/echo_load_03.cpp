@@ -98,6 +98,23 @@ std::string recv_exactly(int fd, std::size_t size, const char* what) {
     return data;
 }
 
+// Bytes from the wire, shown on one line: \n and other control bytes as escapes.
+std::string quoted(const std::string& bytes) {
+    std::string text = "\"";
+    for (const unsigned char c : bytes) {
+        if (c == '\n') {
+            text += "\\n";
+        } else if (c < 0x20 || c == 0x7f) {
+            char escape[8];
+            std::snprintf(escape, sizeof escape, "\\x%02x", c);
+            text += escape;
+        } else {
+            text += static_cast<char>(c);
+        }
+    }
+    return text + "\"";
+}
+
 std::string upper_cased(std::string text) {
     for (char& c : text) {
         if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
@@ -143,7 +160,7 @@ int connect_and_greet(const Options& options) {
     if (::connect(sock, reinterpret_cast<const sockaddr*>(&address), sizeof address) < 0) die("connect");
     if (recv_exactly(sock, options.greeting.size(), "greeting") != options.greeting) {
         std::fprintf(stderr, "echo_load_03: %s\n",
-                     failure.empty() ? ("the greeting is not \"" + options.greeting + "\"").c_str() : failure.c_str());
+                     failure.empty() ? ("the greeting is not " + quoted(options.greeting)).c_str() : failure.c_str());
         std::exit(1);
     }
     return sock;
@@ -161,7 +178,7 @@ void client(int sock, int number, const Options& options, std::shared_future<voi
         const std::string expected = options.upper ? upper_cased(request) : request;
         const std::string reply = recv_exactly(sock, expected.size(), "reply");
         if (reply.empty()) return;
-        if (reply != expected) return fail("wrong reply \"" + reply + "\" to \"" + request + "\"");
+        if (reply != expected) return fail("wrong reply " + quoted(reply) + " to " + quoted(request));
         if (!stop) ++count;
     }
     send_all(sock, "exit");  // the tutorial's server ends a session only on b'exit'
