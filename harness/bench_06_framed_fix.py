@@ -18,16 +18,20 @@ import sys
 import threading
 
 LESSON = "06_framed_fix"
+TARGETS = [LESSON]  # what bench.py builds first
 READY_LINE = re.compile(r"^listening on 127\.0\.0\.1:(\d+)")
 RESULT_LINE = re.compile(r"round trips in (\S+) s: (\S+) round trips/s")
 
-# (label, scheme, two sends?, round trips per run, quick round trips per run)
+# (label, its Chinese, scheme, two sends?, round trips per run, quick round trips per run)
 VARIANTS = [
-    ("ack (length as text + recv_ready), round trips/s", "ack", False, 20000, 1000),
-    ("fixed '!I' header, one write, round trips/s", "fixed", False, 20000, 1000),
-    ("json header, one write, round trips/s", "json", False, 20000, 1000),
-    ("fixed '!I' header, TWO sends, round trips/s", "fixed", True, 40, 8),
-    ("json header, TWO sends, round trips/s", "json", True, 40, 8),
+    ("ack (length as text + recv_ready), round trips/s", "ack（文本长度 + recv_ready），每秒往返次数",
+     "ack", False, 20000, 1000),
+    ("fixed '!I' header, one write, round trips/s", "固定 '!I' 报头，一次写出，每秒往返次数",
+     "fixed", False, 20000, 1000),
+    ("json header, one write, round trips/s", "json 报头，一次写出，每秒往返次数", "json", False, 20000, 1000),
+    ("fixed '!I' header, TWO sends, round trips/s", "固定 '!I' 报头，分两次 send，每秒往返次数",
+     "fixed", True, 40, 8),
+    ("json header, TWO sends, round trips/s", "json 报头，分两次 send，每秒往返次数", "json", True, 40, 8),
 ]
 
 
@@ -57,11 +61,13 @@ def measure(build_dir, scheme, two_sends, round_trips, runs):
 def run(build_dir: pathlib.Path, quick: bool = False) -> list:
     runs = 3 if quick else 5
     rows = []
-    for label, scheme, two_sends, round_trips, quick_round_trips in VARIANTS:
+    for label, label_zh, scheme, two_sends, round_trips, quick_round_trips in VARIANTS:
         count = quick_round_trips if quick else round_trips
         value = measure(build_dir, scheme, two_sends, count, runs)
         rows.append({"lesson": LESSON, "benchmark": label, "value": round(value, 1), "unit": "round trips/s",
-                     "note": f"median of {runs} runs of {count}"})
+                     "note": f"median of {runs} runs of {count}",
+                     "zh": {"benchmark": label_zh, "unit": "次往返/秒",
+                            "note": f"{runs} 次运行（每次 {count} 个往返）的中位数"}})
     return rows
 
 

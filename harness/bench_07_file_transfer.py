@@ -36,6 +36,7 @@ import time
 from pathlib import Path
 
 LESSON = "07_file_transfer"
+TARGETS = [LESSON, "raw_copy_07"]  # what bench.py builds first
 HARNESS = Path(__file__).resolve().parent
 TIME = "/usr/bin/time"  # GNU time: its -v report has the peak RSS and the CPU time
 READY_LINE = re.compile(r"^listening on 127\.0\.0\.1:(\d+)")
@@ -209,31 +210,40 @@ def run(build_dir: Path, quick: bool = False) -> list:
     paired = {name: statistics.median(100 * u / r for u, r in zip(rates["upload"], rates[name]))
               for name in ("raw", "sendfile")}
     note = f"median of {runs} runs, {label}"
+    note_zh = f"{runs} 次运行的中位数，{label}"
     upload_name = "upload: client/server, XXH3-128, fsync + rename"
     raw_name = "raw copy: read+send -> recv+write, same I/O as the upload"
     sendfile_name = "raw copy: sendfile -> recv+write, same receiver"
 
-    def row(benchmark, value, unit, note):
-        return dict(lesson=LESSON, benchmark=benchmark, value=round(value, 1), unit=unit, note=note)
+    def row(benchmark, benchmark_zh, value, unit, note, note_zh):
+        return dict(lesson=LESSON, benchmark=benchmark, value=round(value, 1), unit=unit, note=note,
+                    zh=dict(benchmark=benchmark_zh, note=note_zh))
 
     return [
-        row(upload_name, median["upload"], "MB/s", note),
-        row(raw_name, median["raw"], "MB/s", note + "; 256 KiB buffers, sync_file_range every 8 MiB"),
-        row("upload / raw copy", 100 * median["upload"] / median["raw"], "%",
-            f"ratio of the medians; target >= 90 %; median of the per-round ratios {paired['raw']:.1f} %"),
-        row(sendfile_name, median["sendfile"], "MB/s", note),
-        row("upload / raw copy with sendfile", 100 * median["upload"] / median["sendfile"], "%",
-            f"ratio of the medians; median of the per-round ratios {paired['sendfile']:.1f} %"),
-        row("upload: CPU time, client + server", 1000 * statistics.median(cpu["upload"]), "ms",
-            f"user + system, {note}"),
-        row("raw copy: CPU time, sender + receiver", 1000 * statistics.median(cpu["raw"]), "ms",
-            f"user + system, {note}"),
-        row("client peak RSS during upload", client_rss, "MiB", f"max of {runs} runs, {label}, /usr/bin/time -v"),
-        row("server peak RSS during upload", server_rss, "MiB", f"whole server life, {runs} uploads of {label}"),
-        row("tutorial file_send.py: one line + 'success' ack per line", tutorial, "MB/s",
-            f"median of 3 runs, {text_size >> 10} KiB text file"),
+        row(upload_name, "上传：客户端/服务端，XXH3-128，fsync + rename", median["upload"], "MB/s", note, note_zh),
+        row(raw_name, "原始拷贝：read+send -> recv+write，I/O 与上传相同", median["raw"], "MB/s",
+            note + "; 256 KiB buffers, sync_file_range every 8 MiB",
+            note_zh + "；256 KiB 缓冲区，每 8 MiB 调一次 sync_file_range"),
+        row("upload / raw copy", "上传 / 原始拷贝", 100 * median["upload"] / median["raw"], "%",
+            f"ratio of the medians; target >= 90 %; median of the per-round ratios {paired['raw']:.1f} %",
+            f"中位数之比；目标 >= 90 %；逐轮比值的中位数为 {paired['raw']:.1f} %"),
+        row(sendfile_name, "原始拷贝：sendfile -> recv+write，接收端相同", median["sendfile"], "MB/s", note, note_zh),
+        row("upload / raw copy with sendfile", "上传 / 使用 sendfile 的原始拷贝",
+            100 * median["upload"] / median["sendfile"], "%",
+            f"ratio of the medians; median of the per-round ratios {paired['sendfile']:.1f} %",
+            f"中位数之比；逐轮比值的中位数为 {paired['sendfile']:.1f} %"),
+        row("upload: CPU time, client + server", "上传：CPU 时间，客户端 + 服务端",
+            1000 * statistics.median(cpu["upload"]), "ms", f"user + system, {note}", f"用户态 + 内核态，{note_zh}"),
+        row("raw copy: CPU time, sender + receiver", "原始拷贝：CPU 时间，发送端 + 接收端",
+            1000 * statistics.median(cpu["raw"]), "ms", f"user + system, {note}", f"用户态 + 内核态，{note_zh}"),
+        row("client peak RSS during upload", "上传期间客户端的内存峰值（peak RSS）", client_rss, "MiB",
+            f"max of {runs} runs, {label}, /usr/bin/time -v", f"{runs} 次运行中的最大值，{label}，/usr/bin/time -v"),
+        row("server peak RSS during upload", "上传期间服务端的内存峰值（peak RSS）", server_rss, "MiB",
+            f"whole server life, {runs} uploads of {label}", f"服务端整个生命周期，{runs} 次 {label} 上传"),
+        row("tutorial file_send.py: one line + 'success' ack per line", "教程的 file_send.py：每发一行就等一个 'success' 应答",
+            tutorial, "MB/s", f"median of 3 runs, {text_size >> 10} KiB text file",
+            f"3 次运行的中位数，{text_size >> 10} KiB 文本文件"),
     ]
-
 
 if __name__ == "__main__":
     try:
