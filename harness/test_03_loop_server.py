@@ -688,6 +688,12 @@ def test_threaded_server_out_of_descriptors_backs_off_and_serves_again(lab):
     # The attack: a descriptor limit of 128 and 300 connections that send nothing. The
     # first ~120 each hold a thread and a descriptor; then every accept() fails with EMFILE,
     # and a loop that retried at once would spin at 100 % CPU, writing megabytes of log.
+    linked = subprocess.run(["ldd", program(LESSON, "threaded_server")], capture_output=True, text=True).stdout
+    if "libubsan" in linked:
+        # UBSan checks the vptr of each new thread's std::thread::_State by writing the memory
+        # into a pipe(); with no descriptor left, pipe() fails and it reports a valid object as
+        # invalid, then aborts: a false report that no suppression reaches (the type is unread).
+        pytest.skip("UBSan's vptr check needs a free descriptor; the tsan and plain builds run this")
     server = lab.server(LESSON, "threaded_server")
     pid = server.popen.pid
     resource.prlimit(pid, resource.RLIMIT_NOFILE, (128, resource.prlimit(pid, resource.RLIMIT_NOFILE)[1]))
