@@ -1,6 +1,7 @@
 // Lesson 03 — iterative TCP echo server: serve clients one after another, forever.
 //
-// Usage:    ./server [host] [port]      default 127.0.0.1 8888; port 0 = any free port
+// Usage:    ./server [host] [port] [--idle-timeout SECONDS]
+//           default 127.0.0.1 8888, idle timeout 60 s; port 0 = any free port
 // Partner:  ./client [host] [port]      (or several of them: they wait their turn),
 //           or the tutorial's own clients: 001 socket_client.py, 004 持续性数据的交互.
 // Mirrors:  tutorial 001 socket_server.py, 004 持续性数据的交互 (链接循环 + 通信循环),
@@ -11,6 +12,8 @@
 // and ends the session when the message is "exit" (or "exit\n" from nc), or the client
 // closes or resets the connection. Then it takes the next client. While it talks to one
 // client, the next ones wait in the listen queue: threaded_server.cpp serves them all at once.
+// So one client must not hold the server forever: one that sends nothing, or does not read
+// what it is sent, for --idle-timeout seconds is dropped, and the next one is served.
 // One recv is not one send (TCP keeps no boundaries): two quick messages can arrive glued
 // together and are then answered as one — README, and lessons 04/05.
 
@@ -22,17 +25,31 @@
 constexpr int kBacklog = 5;             // sk.listen(5)
 constexpr std::size_t kBufSize = 1024;  // conn.recv(1024)
 constexpr const char* kGreeting = "连接成功";  // msg = "连接成功"; conn.send(msg.encode()): no newline
-constexpr const char* kUsage = "server [host] [port]   (default 127.0.0.1 8888; port 0 = any free port)";
+constexpr const char* kUsage =
+    "server [host] [port] [--idle-timeout SECONDS]   (default 127.0.0.1 8888, idle timeout 60; port 0 = any free port)";
+
+// Why send() failed. EAGAIN: SO_SNDTIMEO ran out, the client read nothing for that long.
+std::string send_failed(double idle_timeout) {
+    if (errno != EAGAIN) return send_failure();
+    char why[96];
+    std::snprintf(why, sizeof why, "dropped: read nothing for %g s, --idle-timeout", idle_timeout);
+    return why;
+}
 
 // The communication loop (通信循环) with one client. Returns why the session ended.
-std::string talk_to(int conn, const std::string& peer) {
-    if (!send_all(conn, kGreeting, std::strlen(kGreeting))) return send_failure();
+std::string talk_to(int conn, const std::string& peer, double idle_timeout) {
+    if (!send_all(conn, kGreeting, std::strlen(kGreeting))) return send_failed(idle_timeout);
     char buf[kBufSize];
     for (;;) {
         // 5. recv: whatever bytes have arrived, at most kBufSize. That chunk is the message.
         const ssize_t received = ::recv(conn, buf, sizeof buf, 0);
         if (received < 0 && errno == EINTR) continue;
         if (received < 0 && errno == ECONNRESET) return "connection reset";  // Windows' ConnectionResetError
+        if (received < 0 && errno == EAGAIN) {  // SO_RCVTIMEO ran out
+            char why[96];
+            std::snprintf(why, sizeof why, "dropped: sent nothing for %g s, --idle-timeout", idle_timeout);
+            return why;
+        }
         if (received < 0) return std::string("recv: ") + std::strerror(errno);
         if (received == 0) return "recv returned 0";  // Linux: the client closed (tutorial 002 §1)
         const std::string message(buf, static_cast<std::size_t>(received));
@@ -40,16 +57,20 @@ std::string talk_to(int conn, const std::string& peer) {
         if (is_exit(message)) return "sent exit";  // if data == b'exit': break
         // 6. send it back upper-cased: conn.send(data.upper())
         const std::string reply = upper_cased(message);
-        if (!send_all(conn, reply.data(), reply.size())) return send_failure();
+        if (!send_all(conn, reply.data(), reply.size())) return send_failed(idle_timeout);
     }
 }
 
 int main(int argc, char* argv[]) {
-    const CommandLine line = parse_command_line("server", kUsage, argc, argv, {}, 2);
+    const CommandLine line = parse_command_line("server", kUsage, argc, argv, {"--idle-timeout SECONDS"}, 2);
     std::string host = "127.0.0.1";
     std::uint16_t port = 8888;
     if (line.positional.size() > 0) host = line.positional[0];
     if (line.positional.size() > 1) port = parse_port("server", line.positional[1], /*zero_allowed=*/true, kUsage);
+    double idle_timeout = 60;
+    for (const auto& [option, value] : line.options) {  // --idle-timeout is the only option
+        idle_timeout = parse_seconds("server", kUsage, option, value);
+    }
     std::signal(SIGPIPE, SIG_IGN);  // a vanished reader (client or log pipe) is an error, never a death
 
     // 1. socket, and SO_REUSEADDR: restart at once even while old connections sit
@@ -74,13 +95,19 @@ int main(int argc, char* argv[]) {
         sockaddr_in client{};
         socklen_t client_len = sizeof client;
         Fd conn{::accept(listener.fd, reinterpret_cast<sockaddr*>(&client), &client_len)};
-        if (conn.fd < 0) {  // e.g. the client reset before we took it: not our problem, go on
-            if (errno != EINTR) std::fprintf(stderr, "server: accept: %s\n", std::strerror(errno));
+        if (conn.fd < 0) {
+            accept_failed("server");  // e.g. ECONNABORTED: try the next; EMFILE: pause 100 ms (socket_core.h)
             continue;
         }
         const std::string peer = to_string(client);
         log_line("client " + peer + " connected");
-        const std::string why = talk_to(conn.fd, peer);
+        // One client at a time: one that sends nothing, or does not read its replies, for
+        // --idle-timeout seconds would hold the server forever. recv/send then fail with EAGAIN.
+        if (!set_silence_limit(conn.fd, idle_timeout)) {
+            std::fprintf(stderr, "server: setsockopt: %s\n", std::strerror(errno));
+            continue;
+        }
+        const std::string why = talk_to(conn.fd, peer, idle_timeout);
         log_line("client " + peer + " left (" + why + ")");
         // 7. close: conn's destructor closes this client's socket before the next accept
     }

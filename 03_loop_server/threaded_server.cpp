@@ -109,7 +109,7 @@ int main(int argc, char* argv[]) {
         socklen_t client_len = sizeof client;
         Fd conn{::accept(listener.fd, reinterpret_cast<sockaddr*>(&client), &client_len)};
         if (conn.fd < 0) {
-            if (errno != EINTR) std::fprintf(stderr, "threaded_server: accept: %s\n", std::strerror(errno));
+            accept_failed("threaded_server");  // e.g. ECONNABORTED: try the next; EMFILE: pause 100 ms (socket_core.h)
             continue;
         }
         const std::string peer = to_string(client);

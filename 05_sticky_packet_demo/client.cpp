@@ -16,6 +16,7 @@
 
 #include <time.h>
 
+#include <csignal>
 #include <string>
 
 #include "helpers.h"
@@ -47,6 +48,7 @@ void show_segments_sent(int fd) {
 
 int main(int argc, char* argv[]) {
     const Options options = parse_options("client", argc, argv, /*server=*/false, kUsage);
+    std::signal(SIGPIPE, SIG_IGN);  // `client | head -1`: a reader that went away is EPIPE, never death
     const Case which = options.which;
     const bool udp = which == Case::Udp;
     const sockaddr_in server = ipv4_address("client", options.host, options.port);

@@ -25,6 +25,7 @@
 
 #include <sys/time.h>
 
+#include <csignal>
 #include <string>
 
 #include "helpers.h"
@@ -70,6 +71,7 @@ void show_segments_received(int fd, int recvs) {
 
 int main(int argc, char* argv[]) {
     const Options options = parse_options("server", argc, argv, /*server=*/true, kUsage);
+    std::signal(SIGPIPE, SIG_IGN);  // `server | head -1`: a reader that went away is EPIPE, never death
     const Case which = options.which;
     const bool udp = which == Case::Udp;
     const sockaddr_in address = ipv4_address("server", options.host, options.port);
