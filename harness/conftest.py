@@ -77,6 +77,45 @@ def seconds_arg(seconds):
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: builds a temporary copy of the repository (test_lab.py); "
                                        "-m 'not slow' leaves it out")
+    config.addinivalue_line("markers", "torture: load, signal, EINTR and hostile-peer tests, after a lesson's "
+                                       "claims in each file; CTest runs them as NN_name_torture "
+                                       "(-m torture), the claims as NN_name (-m 'not torture')")
+
+
+def _seed():
+    """SOCKETLAB_SEED, or a fresh random seed: one per test run, for the tests that pick a
+    random moment (a SIGKILL mid-transfer). The report header prints it; rerun with
+    SOCKETLAB_SEED=<seed> to draw the same moments again."""
+    text = os.environ.get("SOCKETLAB_SEED")
+    if text is None:
+        return random.SystemRandom().randrange(10**9)
+    if not text.isdigit():
+        raise pytest.UsageError(f"SOCKETLAB_SEED={text!r}: give a non-negative whole number")
+    return int(text)
+
+
+SEED = _seed()
+
+
+def pytest_report_header(config):
+    return f"socketlab: SOCKETLAB_SEED={SEED} (random moments reproduce with this seed)"
+
+
+@pytest.fixture
+def seeded_rng(request):
+    """seeded_rng: a random.Random from the run's seed (SOCKETLAB_SEED) and the test's name, so
+    each test draws its own moments and a failure reproduces with SOCKETLAB_SEED=<seed>, which a
+    failing test's report names."""
+    return random.Random(f"{SEED}:{request.node.nodeid}")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test that drew from seeded_rng names the seed in its report."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and "seeded_rng" in getattr(item, "fixturenames", ()):
+        report.sections.append(("socketlab seed", f"SOCKETLAB_SEED={SEED} reproduces this test's random moments"))
 
 
 # Bounded waits. Generous: a passing test never waits this long, only a broken one does.
