@@ -265,6 +265,104 @@ def test_a_background_child_does_not_hold_the_reply_back(lab):
     server.wait_for(r'ran "sleep 60 & echo hi; exit 3": 3 bytes stdout, 0 bytes stderr, exit status 3$')
 
 
+def test_bad_arguments_exit_2_with_usage(lab):
+    for name, args in [("client", ["127.0.0.1", "abc"]), ("client", ["--wait", "0"]), ("client", ["--wait"]),
+                       ("client", ["a", "1", "b"]), ("server", ["127.0.0.1", "-1"]),
+                       ("server", ["--timeout", "x"]), ("server", ["--bogus"])]:
+        lab.expect_usage_error(LESSON, name, *args)
+
+
+def test_help_prints_usage_and_exits_0(lab):
+    for name in ("server", "client"):
+        lab.expect_help(LESSON, name)
+    assert "exit, quit or Ctrl-D (end of input) ends the client" in lab.expect_help(LESSON, "client").stdout
+
+
+# ---------------------------------------------------------------- hostile peers and hard stops (issue 12)
+
+def test_a_command_that_closes_its_output_is_killed_at_the_deadline_all_the_same(lab, unique_sleep):
+    # `exec >/dev/null 2>&1` closes both pipes at once, so "the output ended" says nothing: the
+    # deadline runs from the command's start, and the shell is killed when it passes.
+    sleep = unique_sleep()
+    command = f"exec >/dev/null 2>&1; sleep {sleep}"
+    server = start_server(lab, "127.0.0.1", "--timeout", seconds_arg(2))
+    with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
+        started = time.monotonic()
+        sock.sendall(command.encode())
+        server.wait_for(rf'ran "{re.escape(command)}": 0 bytes stdout, 0 bytes stderr, '
+                        rf"killed after the {seconds_arg(2)} s timeout$")
+        elapsed = time.monotonic() - started
+    assert scaled(2) <= elapsed < scaled(2) + scaled(3), elapsed
+    assert processes_running("sleep", sleep) == [] and children(server.popen.pid) == []
+
+
+def test_descendants_that_left_the_process_group_are_killed_too(lab, unique_sleep, tmp_path):
+    # setsid gives a process a session and a process group of its own: kill(-pgid) misses it.
+    # The server is a child subreaper, so such orphans become ITS children, and are killed and
+    # reaped before the reply goes out, at any depth (b's parent is c, itself out of the group).
+    a, b, c = unique_sleep(), unique_sleep(), unique_sleep()
+    command = escaping_command(tmp_path / "escaped", a, b, c)
+    server = start_server(lab)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
+        sock.sendall(command.encode())
+        assert read_line(sock) == b"started\n"  # the sleeps hold the pipes: the reply ends when they die
+    server.wait_for(rf'ran "{re.escape(command)}": 8 bytes stdout, 0 bytes stderr, exit status 0$')
+    assert [processes_running("sleep", seconds) for seconds in (a, b, c)] == [[], [], []]
+    assert children(server.popen.pid) == []
+
+
+def test_commands_inherit_no_socket(lab):
+    server = start_server(lab)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
+        sock.sendall(b"ls -l /proc/$$/fd")
+        sock.shutdown(socket.SHUT_WR)
+        listing = b""
+        while chunk := sock.recv(65536):
+            listing += chunk
+    descriptors = [line.split(b" -> ") for line in listing.splitlines() if b" -> " in line]
+    assert [fd.split()[-1] for fd, _ in descriptors] == [b"0", b"1", b"2"], listing
+    assert b"socket:" not in listing
+
+
+def test_terminal_control_bytes_in_a_command_are_escaped_in_the_log(lab):
+    server = start_server(lab)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
+        sock.sendall("echo '\x1b[2J\x1b]0;owned\x07\rok \u202eevil'".encode())
+        assert read_line(sock) == "\x1b[2J\x1b]0;owned\x07\rok \u202eevil\n".encode()  # the output: raw, by design
+    server.wait_for(r"ran .*exit status 0$")
+    assert "ran \"echo '" + r"\x1b[2J\x1b]0;owned\x07\rok \u202eevil" + "'\": " in server.stdout
+    assert not any(raw in server.stdout for raw in ("\x1b", "\r", "\x07", "\u202e"))
+
+
+def test_an_idle_client_is_dropped_and_the_next_one_served(lab):
+    server = start_server(lab, "127.0.0.1", "--idle-timeout", seconds_arg(1))
+    with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as idle:
+        started = time.monotonic()
+        client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), *PATIENT, stdin="echo next\n")
+        assert replies(client.stdout) == [("echo next", b"next\n")]
+        assert time.monotonic() - started >= scaled(1)
+        assert idle.recv(1) == b""  # closed by the server
+        port = idle.getsockname()[1]
+    assert (f"server: client 127.0.0.1:{port} sent nothing for {seconds_arg(1)} s (--idle-timeout): dropped"
+            in server.stderr_lines)
+
+
+def test_a_client_that_does_not_read_its_reply_is_dropped_and_the_next_one_served(lab):
+    server = start_server(lab, "127.0.0.1", "--idle-timeout", seconds_arg(1))
+    with connect(server.port, small_receive_buffer=True) as stalled:
+        stalled.sendall(b"head -c 15000000 /dev/zero")  # far more than the socket buffers hold; never read
+        port = stalled.getsockname()[1]
+        server.wait_for(rf"^server: client 127\.0\.0\.1:{port} did not read its reply for {seconds_arg(1)} s "
+                        r"\(--idle-timeout\): dropped$", stream="stderr")
+        client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), *PATIENT, stdin="echo next\n")
+        assert replies(client.stdout) == [("echo next", b"next\n")]
+
+
+# -----------------------------------------------------------------------------------------------
+# Torture: load, signals, EINTR and hostile peers (@pytest.mark.torture). The promises above
+# must also hold under these; CTest runs them apart, as NN_name_torture (pytest -m torture).
+
+
 def start_raw_client(port, command):
     """The real client with a stdin we keep open, so it stays alive until we kill it."""
     client = subprocess.Popen([program(LESSON, "client"), "127.0.0.1", str(port), *PATIENT], stdin=subprocess.PIPE,
@@ -274,6 +372,7 @@ def start_raw_client(port, command):
     return client
 
 
+@pytest.mark.torture
 def test_a_client_killed_while_a_large_output_is_sent(lab):
     server = start_server(lab)
     baseline = server.fd_count()
@@ -295,21 +394,6 @@ def test_a_client_killed_while_a_large_output_is_sent(lab):
     assert server.popen.poll() is None
     wait_until(lambda: server.fd_count() == baseline, "the server's fd count to return to baseline")
 
-
-def test_bad_arguments_exit_2_with_usage(lab):
-    for name, args in [("client", ["127.0.0.1", "abc"]), ("client", ["--wait", "0"]), ("client", ["--wait"]),
-                       ("client", ["a", "1", "b"]), ("server", ["127.0.0.1", "-1"]),
-                       ("server", ["--timeout", "x"]), ("server", ["--bogus"])]:
-        lab.expect_usage_error(LESSON, name, *args)
-
-
-def test_help_prints_usage_and_exits_0(lab):
-    for name in ("server", "client"):
-        lab.expect_help(LESSON, name)
-    assert "exit, quit or Ctrl-D (end of input) ends the client" in lab.expect_help(LESSON, "client").stdout
-
-
-# ---------------------------------------------------------------- torture (issue 6)
 
 BIG = "seq 1 700000"  # ~4.9 MB: more than the server's largest send buffer (tcp_wmem max 4 MiB)
 
@@ -393,6 +477,7 @@ DEATHS = [dies_at_once_with_fin, dies_at_once_with_rst, dies_mid_command, never_
           dies_mid_reply, half_closes_and_reads_everything, real_client_killed_mid_reply]
 
 
+@pytest.mark.torture
 def test_torture_100_clients_dying_at_random_points(lab):
     server = start_server(lab)
     pid = server.popen.pid
@@ -413,6 +498,7 @@ def test_torture_100_clients_dying_at_random_points(lab):
     assert re.search(r"^server: send to \S+: (Connection reset by peer|Broken pipe)$", server.stderr, re.M)
 
 
+@pytest.mark.torture
 def test_signals_during_io_do_not_disturb_a_reply(lab):
     # SIGSTOP/SIGCONT and default-ignored signals while the server runs a command and sends
     # ~4.9 MB: every byte still arrives, in order (EINTR is restarted everywhere).
@@ -440,6 +526,7 @@ def test_signals_during_io_do_not_disturb_a_reply(lab):
     assert server.popen.poll() is None
 
 
+@pytest.mark.torture
 def test_interrupted_calls_are_restarted(lab, eintr_env):
     # harness/eintr_shim.c fails every other accept4/recv/send/poll in server and client with
     # EINTR, as a signal arriving during the call would: the replies are exactly the normal
@@ -466,39 +553,7 @@ def test_interrupted_calls_are_restarted(lab, eintr_env):
     assert len(reports) == 2, reports
 
 
-# ---------------------------------------------------------------- hostile peers and hard stops (issue 12)
-
-def test_a_command_that_closes_its_output_is_killed_at_the_deadline_all_the_same(lab, unique_sleep):
-    # `exec >/dev/null 2>&1` closes both pipes at once, so "the output ended" says nothing: the
-    # deadline runs from the command's start, and the shell is killed when it passes.
-    sleep = unique_sleep()
-    command = f"exec >/dev/null 2>&1; sleep {sleep}"
-    server = start_server(lab, "127.0.0.1", "--timeout", seconds_arg(2))
-    with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
-        started = time.monotonic()
-        sock.sendall(command.encode())
-        server.wait_for(rf'ran "{re.escape(command)}": 0 bytes stdout, 0 bytes stderr, '
-                        rf"killed after the {seconds_arg(2)} s timeout$")
-        elapsed = time.monotonic() - started
-    assert scaled(2) <= elapsed < scaled(2) + scaled(3), elapsed
-    assert processes_running("sleep", sleep) == [] and children(server.popen.pid) == []
-
-
-def test_descendants_that_left_the_process_group_are_killed_too(lab, unique_sleep, tmp_path):
-    # setsid gives a process a session and a process group of its own: kill(-pgid) misses it.
-    # The server is a child subreaper, so such orphans become ITS children, and are killed and
-    # reaped before the reply goes out, at any depth (b's parent is c, itself out of the group).
-    a, b, c = unique_sleep(), unique_sleep(), unique_sleep()
-    command = escaping_command(tmp_path / "escaped", a, b, c)
-    server = start_server(lab)
-    with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
-        sock.sendall(command.encode())
-        assert read_line(sock) == b"started\n"  # the sleeps hold the pipes: the reply ends when they die
-    server.wait_for(rf'ran "{re.escape(command)}": 8 bytes stdout, 0 bytes stderr, exit status 0$')
-    assert [processes_running("sleep", seconds) for seconds in (a, b, c)] == [[], [], []]
-    assert children(server.popen.pid) == []
-
-
+@pytest.mark.torture
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_stopping_the_server_mid_command_leaves_nothing_behind(lab, unique_sleep, stop):
     a, b = unique_sleep(), unique_sleep()
@@ -516,19 +571,7 @@ def test_stopping_the_server_mid_command_leaves_nothing_behind(lab, unique_sleep
     assert processes_running("/bin/sh", "-c", command) == processes_running("sh", "-c", command) == []
 
 
-def test_commands_inherit_no_socket(lab):
-    server = start_server(lab)
-    with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
-        sock.sendall(b"ls -l /proc/$$/fd")
-        sock.shutdown(socket.SHUT_WR)
-        listing = b""
-        while chunk := sock.recv(65536):
-            listing += chunk
-    descriptors = [line.split(b" -> ") for line in listing.splitlines() if b" -> " in line]
-    assert [fd.split()[-1] for fd, _ in descriptors] == [b"0", b"1", b"2"], listing
-    assert b"socket:" not in listing
-
-
+@pytest.mark.torture
 def test_out_of_descriptors_the_accept_loop_backs_off_and_serves_again(lab):
     # No descriptor left for accept() (EMFILE), 20 clients queued: the loop must not spin.
     server = start_server(lab)
@@ -541,6 +584,7 @@ def test_out_of_descriptors_the_accept_loop_backs_off_and_serves_again(lab):
     assert replies(client.stdout) == [("echo served again", b"served again\n")]
 
 
+@pytest.mark.torture
 def test_a_log_reader_that_goes_away_does_not_kill_the_server():
     # `server | head -1`: head exits after the ready line; the server's next log line meets
     # EPIPE, and SIGPIPE at its default would kill it (exit status 141 in a shell).
@@ -549,37 +593,3 @@ def test_a_log_reader_that_goes_away_does_not_kill_the_server():
             with socket.create_connection(("127.0.0.1", port), timeout=WAIT_SECONDS) as sock:
                 assert ask(sock, b"echo alive", 6) == b"alive\n", attempt
         assert server.poll() is None
-
-
-def test_terminal_control_bytes_in_a_command_are_escaped_in_the_log(lab):
-    server = start_server(lab)
-    with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
-        sock.sendall("echo '\x1b[2J\x1b]0;owned\x07\rok \u202eevil'".encode())
-        assert read_line(sock) == "\x1b[2J\x1b]0;owned\x07\rok \u202eevil\n".encode()  # the output: raw, by design
-    server.wait_for(r"ran .*exit status 0$")
-    assert "ran \"echo '" + r"\x1b[2J\x1b]0;owned\x07\rok \u202eevil" + "'\": " in server.stdout
-    assert not any(raw in server.stdout for raw in ("\x1b", "\r", "\x07", "\u202e"))
-
-
-def test_an_idle_client_is_dropped_and_the_next_one_served(lab):
-    server = start_server(lab, "127.0.0.1", "--idle-timeout", seconds_arg(1))
-    with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as idle:
-        started = time.monotonic()
-        client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), *PATIENT, stdin="echo next\n")
-        assert replies(client.stdout) == [("echo next", b"next\n")]
-        assert time.monotonic() - started >= scaled(1)
-        assert idle.recv(1) == b""  # closed by the server
-        port = idle.getsockname()[1]
-    assert (f"server: client 127.0.0.1:{port} sent nothing for {seconds_arg(1)} s (--idle-timeout): dropped"
-            in server.stderr_lines)
-
-
-def test_a_client_that_does_not_read_its_reply_is_dropped_and_the_next_one_served(lab):
-    server = start_server(lab, "127.0.0.1", "--idle-timeout", seconds_arg(1))
-    with connect(server.port, small_receive_buffer=True) as stalled:
-        stalled.sendall(b"head -c 15000000 /dev/zero")  # far more than the socket buffers hold; never read
-        port = stalled.getsockname()[1]
-        server.wait_for(rf"^server: client 127\.0\.0\.1:{port} did not read its reply for {seconds_arg(1)} s "
-                        r"\(--idle-timeout\): dropped$", stream="stderr")
-        client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), *PATIENT, stdin="echo next\n")
-        assert replies(client.stdout) == [("echo next", b"next\n")]
