@@ -124,25 +124,6 @@ def test_empty_small_and_1_mib_outputs_arrive_whole(lab, scheme):
     assert done.stderr == err
 
 
-@pytest.mark.parametrize("scheme", SCHEMES)
-def test_interrupted_calls_are_restarted(lab, eintr_env, scheme):
-    # harness/eintr_shim.c fails every other accept/recv/send/sendmsg/poll in server and client
-    # with EINTR, as a signal arriving during the call would: every reply still arrives whole,
-    # the server serves a second client, and neither program reports anything but the shim.
-    commands = ["true", "printf x", "yes 0123456789abcdef | head -c 1048576",
-                "echo to-stderr >&2; echo after; exit 3"]
-    server = start_server(lab, scheme, env=eintr_env(program(LESSON, "server")))
-    client_env = eintr_env(program(LESSON, "client"))
-    for session in (commands, ["echo second client"]):
-        done = run_client(server.port, scheme, session, env=client_env)
-        assert done.returncode == 0, done.stderr
-        out, err = expected_client_output(scheme, session)
-        assert done.stdout == out
-        assert done.stderr == (EINTR_ANNOUNCEMENT + "\n").encode() + err  # the shim really ran
-    assert server.popen.poll() is None
-    assert server.stop().stderr_lines == [EINTR_ANNOUNCEMENT]
-
-
 def test_64_mib_output_at_the_limit_arrives_whole_and_one_byte_more_is_refused(lab):
     at_limit = "yes 0123456789abcdef | head -c 67108864"
     over_limit = "yes 0123456789abcdef | head -c 67108865"
@@ -532,53 +513,6 @@ def test_bad_arguments_exit_2_with_usage_and_help_exits_0(lab):
         lab.expect_help(LESSON, name)
 
 
-def test_torture_100_clients_dying_at_random_points(lab):
-    rng = random.Random(6006)
-    server = start_server(lab, "json")
-    baseline = server.fd_count()
-    threads = server.thread_count()   # the server makes no threads of its own
-    big = b"yes 0123456789abcdef | head -c 3000000"
-    kinds = ("sigkill", "rst", "half_close", "mid_header", "mid_body", "rst_mid_reply")
-    counts = dict.fromkeys(kinds, 0)
-    for _ in range(100):
-        kind = rng.choice(kinds)
-        counts[kind] += 1
-        if kind == "sigkill":  # a real client process, killed at a random moment of its exchange
-            client = lab.start(LESSON, "client", "--scheme", "json", "127.0.0.1", str(server.port),
-                               stdin=big + b"\n")
-            time.sleep(rng.uniform(0, 0.03))   # the random point; nothing waits on it
-            client.popen.kill()
-            client.popen.wait()
-            continue
-        request = json_request(big)
-        with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
-            if kind == "rst":              # any prefix of a request, then a reset instead of a FIN
-                sock.sendall(request[:rng.randrange(len(request) + 1)])
-            elif kind == "half_close":     # any prefix, then "no more from me"; never reads the reply
-                sock.sendall(request[:rng.randrange(len(request) + 1)])
-                sock.shutdown(socket.SHUT_WR)
-            elif kind == "mid_header":
-                sock.sendall(request[:rng.randrange(1, 4 + 30)])
-            elif kind == "mid_body":
-                sock.sendall(request[:len(request) - rng.randrange(1, len(big))])
-            else:                          # reads part of a 3 MB reply, then resets
-                sock.sendall(request)
-                framed_client.recv_exact(sock, rng.randrange(1, 200000))
-            if kind in ("rst", "rst_mid_reply"):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        if rng.random() < 0.1:
-            server.signal(signal.SIGPIPE)  # a signal it ignores, during its I/O
-    assert all(counts.values()), counts
-    # afterwards a good client is served correctly ...
-    commands = ["echo survived", "yes 0123456789abcdef | head -c 1048576"]
-    done = run_client(server.port, "json", commands)
-    assert (done.stdout, done.stderr) == expected_client_output("json", commands)
-    # ... and, once idle, the server holds exactly the descriptors it started with
-    wait_until(lambda: server.fd_count() == baseline, f"the server's fd count to return to {baseline}")
-    assert server.thread_count() == threads
-    assert server.popen.poll() is None
-
-
 # ---------------------------------------------------------------- hostile peers and hard stops (issue 12)
 
 def test_a_command_that_closes_its_output_is_killed_at_the_deadline_all_the_same(lab, unique_sleep):
@@ -605,23 +539,6 @@ def test_descendants_that_left_the_process_group_are_killed_too(lab, unique_slee
     assert [processes_running("sleep", seconds) for seconds in (a, b, c)] == [[], [], []]
 
 
-@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_stopping_the_server_mid_command_leaves_nothing_behind(lab, unique_sleep, stop):
-    a, b = unique_sleep(), unique_sleep()
-    command = f"setsid sleep {a} & sleep {b}"
-    server = start_server(lab, "json")
-    if ignores_signal(server.popen.pid, stop):  # a shell's background job starts with SIGINT ignored
-        pytest.skip(f"the server inherited {stop.name} ignored")
-    with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
-        sock.sendall(json_request(command.encode()))
-        wait_until(lambda: processes_running("sleep", a) and processes_running("sleep", b), "both sleeps run")
-        server.signal(stop)
-        server.wait()
-    assert server.returncode == -stop
-    assert processes_running("sleep", a) == processes_running("sleep", b) == []
-    assert processes_running("/bin/sh", "-c", command) == processes_running("sh", "-c", command) == []
-
-
 def test_commands_inherit_no_socket(lab):
     server = start_server(lab, "json")
     with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
@@ -629,16 +546,6 @@ def test_commands_inherit_no_socket(lab):
     descriptors = [line.split(b" -> ")[0].split()[-1] for line in listing.splitlines() if b" -> " in line]
     assert descriptors == [b"0", b"1", b"2"], listing
     assert b"socket:" not in listing
-
-
-def test_out_of_descriptors_the_accept_loop_backs_off_and_serves_again(lab):
-    server = start_server(lab, "json")
-    with out_of_descriptors(server):
-        cpu, log_bytes = accept_loop_cost(server)
-    assert cpu < 0.10, f"{cpu:.0%} of a CPU while accept() failed"
-    assert log_bytes < 10_000, server.stderr[:500]
-    assert server.stderr_lines == ["server: accept: Too many open files (retrying every 100 ms; said once per burst)"]
-    still_serves(server, "json")
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
@@ -703,3 +610,105 @@ def test_the_client_quotes_what_the_server_says_in_its_error(scheme="json"):
     text = done.stderr.decode()
     assert text == 'client: the server refused: "' + r"\x1b[2J\x1b]0;owned\x07\rrefused \u202eevil" + '"\n'
     assert not any(raw in text for raw in ("\x1b", "\r", "\x07", "\u202e"))
+
+
+# -----------------------------------------------------------------------------------------------
+# Torture: load, signals, EINTR and hostile peers (@pytest.mark.torture). The promises above
+# must also hold under these; CTest runs them apart, as NN_name_torture (pytest -m torture).
+
+
+@pytest.mark.torture
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_interrupted_calls_are_restarted(lab, eintr_env, scheme):
+    # harness/eintr_shim.c fails every other accept/recv/send/sendmsg/poll in server and client
+    # with EINTR, as a signal arriving during the call would: every reply still arrives whole,
+    # the server serves a second client, and neither program reports anything but the shim.
+    commands = ["true", "printf x", "yes 0123456789abcdef | head -c 1048576",
+                "echo to-stderr >&2; echo after; exit 3"]
+    server = start_server(lab, scheme, env=eintr_env(program(LESSON, "server")))
+    client_env = eintr_env(program(LESSON, "client"))
+    for session in (commands, ["echo second client"]):
+        done = run_client(server.port, scheme, session, env=client_env)
+        assert done.returncode == 0, done.stderr
+        out, err = expected_client_output(scheme, session)
+        assert done.stdout == out
+        assert done.stderr == (EINTR_ANNOUNCEMENT + "\n").encode() + err  # the shim really ran
+    assert server.popen.poll() is None
+    assert server.stop().stderr_lines == [EINTR_ANNOUNCEMENT]
+
+
+@pytest.mark.torture
+def test_torture_100_clients_dying_at_random_points(lab):
+    rng = random.Random(6006)
+    server = start_server(lab, "json")
+    baseline = server.fd_count()
+    threads = server.thread_count()   # the server makes no threads of its own
+    big = b"yes 0123456789abcdef | head -c 3000000"
+    kinds = ("sigkill", "rst", "half_close", "mid_header", "mid_body", "rst_mid_reply")
+    counts = dict.fromkeys(kinds, 0)
+    for _ in range(100):
+        kind = rng.choice(kinds)
+        counts[kind] += 1
+        if kind == "sigkill":  # a real client process, killed at a random moment of its exchange
+            client = lab.start(LESSON, "client", "--scheme", "json", "127.0.0.1", str(server.port),
+                               stdin=big + b"\n")
+            time.sleep(rng.uniform(0, 0.03))   # the random point; nothing waits on it
+            client.popen.kill()
+            client.popen.wait()
+            continue
+        request = json_request(big)
+        with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
+            if kind == "rst":              # any prefix of a request, then a reset instead of a FIN
+                sock.sendall(request[:rng.randrange(len(request) + 1)])
+            elif kind == "half_close":     # any prefix, then "no more from me"; never reads the reply
+                sock.sendall(request[:rng.randrange(len(request) + 1)])
+                sock.shutdown(socket.SHUT_WR)
+            elif kind == "mid_header":
+                sock.sendall(request[:rng.randrange(1, 4 + 30)])
+            elif kind == "mid_body":
+                sock.sendall(request[:len(request) - rng.randrange(1, len(big))])
+            else:                          # reads part of a 3 MB reply, then resets
+                sock.sendall(request)
+                framed_client.recv_exact(sock, rng.randrange(1, 200000))
+            if kind in ("rst", "rst_mid_reply"):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        if rng.random() < 0.1:
+            server.signal(signal.SIGPIPE)  # a signal it ignores, during its I/O
+    assert all(counts.values()), counts
+    # afterwards a good client is served correctly ...
+    commands = ["echo survived", "yes 0123456789abcdef | head -c 1048576"]
+    done = run_client(server.port, "json", commands)
+    assert (done.stdout, done.stderr) == expected_client_output("json", commands)
+    # ... and, once idle, the server holds exactly the descriptors it started with
+    wait_until(lambda: server.fd_count() == baseline, f"the server's fd count to return to {baseline}")
+    assert server.thread_count() == threads
+    assert server.popen.poll() is None
+
+
+@pytest.mark.torture
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_stopping_the_server_mid_command_leaves_nothing_behind(lab, unique_sleep, stop):
+    a, b = unique_sleep(), unique_sleep()
+    command = f"setsid sleep {a} & sleep {b}"
+    server = start_server(lab, "json")
+    if ignores_signal(server.popen.pid, stop):  # a shell's background job starts with SIGINT ignored
+        pytest.skip(f"the server inherited {stop.name} ignored")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
+        sock.sendall(json_request(command.encode()))
+        wait_until(lambda: processes_running("sleep", a) and processes_running("sleep", b), "both sleeps run")
+        server.signal(stop)
+        server.wait()
+    assert server.returncode == -stop
+    assert processes_running("sleep", a) == processes_running("sleep", b) == []
+    assert processes_running("/bin/sh", "-c", command) == processes_running("sh", "-c", command) == []
+
+
+@pytest.mark.torture
+def test_out_of_descriptors_the_accept_loop_backs_off_and_serves_again(lab):
+    server = start_server(lab, "json")
+    with out_of_descriptors(server):
+        cpu, log_bytes = accept_loop_cost(server)
+    assert cpu < 0.10, f"{cpu:.0%} of a CPU while accept() failed"
+    assert log_bytes < 10_000, server.stderr[:500]
+    assert server.stderr_lines == ["server: accept: Too many open files (retrying every 100 ms; said once per burst)"]
+    still_serves(server, "json")
