@@ -17,17 +17,17 @@ and any sanitizer report in any process's stderr fails the test.
     server = lab.server("02_udp_basic", env=env)         # with EINTR (harness/eintr_shim.c)
 """
 
+import collections
 import contextlib
 import os
 import random
 import re
 import resource
-import select
 import shutil
 import signal
 import socket
+import struct
 import subprocess
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -225,6 +225,39 @@ def accept_loop_cost(server, window=2.0):
     return (cpu_seconds(pid) - used) / window, len(server.stderr.encode())
 
 
+class ShellResult(collections.namedtuple("ShellResult", "stdout stderr status")):
+    @property
+    def output(self):
+        """stdout then stderr, as one body: what lesson 04 and 06's ack/fixed schemes send back."""
+        return self.stdout + self.stderr
+
+
+def sh(command):
+    """Run `command` here exactly as the remote-command servers (04, 06) run it: /bin/sh -c, stdin
+    /dev/null. Returns ShellResult(stdout bytes, stderr bytes, exit status), and .output."""
+    done = subprocess.run(["/bin/sh", "-c", command], stdin=subprocess.DEVNULL, capture_output=True,
+                          timeout=scaled(60))
+    return ShellResult(done.stdout, done.stderr, done.returncode)
+
+
+def reset(sock):
+    """Abort the connection: SO_LINGER with a zero timeout makes close() send RST, not FIN."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+def recv_exact(sock, size):
+    """Exactly `size` bytes: one recv() may return fewer, so loop; ConnectionError if the peer
+    closes first."""
+    data = bytearray()
+    while len(data) < size:
+        chunk = sock.recv(min(size - len(data), 1 << 20))
+        if not chunk:
+            raise ConnectionError(f"closed after {len(data)} of {size} bytes")
+        data += chunk
+    return bytes(data)
+
+
 def program(lesson, name):
     path = BUILD_DIR / lesson / name
     if not path.exists():
@@ -232,21 +265,42 @@ def program(lesson, name):
     return str(path)
 
 
-class Process:
-    """A running program whose stdout and stderr are collected line by line."""
+# lab.start(..., stdin=KEEP_OPEN): the program's stdin is a pipe the test writes to when it
+# likes (process.write(b"line\n")) and closes when it likes (process.close_stdin()).
+KEEP_OPEN = "keep stdin open"
 
-    def __init__(self, argv, stdin_bytes=None, cwd=None, env=None):
+
+class Process:
+    """A running program whose stdout and stderr are collected line by line, and as raw bytes.
+
+    stdin_bytes: fed to it, then end of input; stdin_fd: a descriptor it reads instead (a
+    terminal); keep_stdin_open: a pipe the test writes to (write, close_stdin); none of them:
+    /dev/null. head=N: after N lines of stdout the reader goes away, as `program | head -N` does,
+    and the program's next write to stdout meets EPIPE. stop_reading_after=N: after N lines the
+    reader stops reading but keeps the pipe open, so the pipe fills and the program blocks in
+    write() (a reader that is merely slow)."""
+
+    def __init__(self, argv, stdin_bytes=None, cwd=None, env=None, stdin_fd=None, keep_stdin_open=False,
+                 head=None, stop_reading_after=None):
         self.argv = argv
-        self.popen = subprocess.Popen(
-            argv, cwd=cwd, env=env,
-            stdin=subprocess.PIPE if stdin_bytes is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if stdin_fd is not None:
+            stdin = stdin_fd
+        elif stdin_bytes is not None or keep_stdin_open:
+            stdin = subprocess.PIPE
+        else:
+            stdin = subprocess.DEVNULL
+        self.popen = subprocess.Popen(argv, cwd=cwd, env=env, stdin=stdin,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.stdout_lines = []
         self.stderr_lines = []
+        self.stdout_bytes = bytearray()  # everything it wrote, byte for byte (lines lose "\n" at the end)
+        self.stderr_bytes = bytearray()
         self._changed = threading.Condition()
         self._readers = [
-            threading.Thread(target=self._collect, args=(self.popen.stdout, self.stdout_lines), daemon=True),
-            threading.Thread(target=self._collect, args=(self.popen.stderr, self.stderr_lines), daemon=True),
+            threading.Thread(target=self._collect, daemon=True,
+                             args=(self.popen.stdout, self.stdout_lines, self.stdout_bytes, head, stop_reading_after)),
+            threading.Thread(target=self._collect, daemon=True,
+                             args=(self.popen.stderr, self.stderr_lines, self.stderr_bytes, None, None)),
         ]
         for reader in self._readers:
             reader.start()
@@ -260,11 +314,26 @@ class Process:
         except (BrokenPipeError, OSError):
             pass  # the program exited without reading all of its input
 
-    def _collect(self, stream, lines):
-        for raw in stream:
+    def write(self, data):
+        """With keep_stdin_open: more input for the program, now."""
+        self.popen.stdin.write(data)
+        self.popen.stdin.flush()
+
+    def close_stdin(self):
+        self.popen.stdin.close()
+
+    def _collect(self, stream, lines, raw_bytes, head, stop_reading_after):
+        limit = head or stop_reading_after
+        while limit is None or len(lines) < limit:
+            raw = stream.readline()
+            if not raw:
+                break
             with self._changed:
+                raw_bytes += raw
                 lines.append(raw.decode("utf-8", errors="backslashreplace").rstrip("\n"))
                 self._changed.notify_all()
+        if stop_reading_after is None:
+            stream.close()  # at the end, or after `head` lines: the reader is gone
         with self._changed:
             self._changed.notify_all()
 
@@ -345,14 +414,18 @@ class Process:
                 self.popen.wait()
         for reader in self._readers:
             reader.join(5)
+        for stream in (self.popen.stdin, self.popen.stdout):  # kept open by KEEP_OPEN, stop_reading_after
+            if stream and not self._readers[0].is_alive():
+                with contextlib.suppress(OSError):
+                    stream.close()
         return self
 
 
 class Server(Process):
     """A server that has printed its ready line; .host and .port are what it really bound."""
 
-    def __init__(self, argv, cwd=None, env=None):
-        super().__init__(argv, cwd=cwd, env=env)
+    def __init__(self, argv, cwd=None, env=None, head=None):
+        super().__init__(argv, cwd=cwd, env=env, head=head)
         self.wait_for(r".")
         first = self.stdout_lines[0]
         ready = READY_LINE.match(first)
@@ -366,43 +439,39 @@ class Server(Process):
 @contextlib.contextmanager
 def log_reader_gone(lesson, *args):
     """`server 127.0.0.1 0 | head -1`: the server prints its ready line, then the reader of its
-    stdout is gone (we close the pipe's read end, as head does when it exits), so its next log
-    line meets EPIPE. Yields (Popen, port); kills and reaps it afterwards, and fails the test on
-    a sanitizer report in its stderr."""
-    with tempfile.TemporaryFile() as stderr:
-        server = subprocess.Popen([program(lesson, "server"), "127.0.0.1", "0", *args], stdin=subprocess.DEVNULL,
-                                  stdout=subprocess.PIPE, stderr=stderr)
-        try:
-            ready, _, _ = select.select([server.stdout], [], [], WAIT_SECONDS)
-            line = server.stdout.readline().decode() if ready else ""
-            match = READY_LINE.match(line.rstrip("\n"))
-            assert match, f"no ready line within {WAIT_SECONDS} s: {line!r}"
-            server.stdout.close()
-            yield server, int(match.group("port"))
-        finally:
-            server.kill()
-            server.wait()
-            stderr.seek(0)
-            text = stderr.read().decode(errors="backslashreplace")
-        assert not any(marker in text for marker in SANITIZER_REPORTS), text
+    stdout is gone (as when head exits), so its next log line meets EPIPE. Yields (Popen, port);
+    kills and reaps it afterwards, and fails the test on a sanitizer report in its stderr."""
+    server = Server([program(lesson, "server"), "127.0.0.1", "0", *args], head=1)
+    try:
+        yield server.popen, server.port
+    finally:
+        server.popen.kill()
+        server.stop()
+    assert not any(marker in server.stderr for marker in SANITIZER_REPORTS), server.stderr
 
 
 class LabProcesses:
     def __init__(self):
         self.started = []
 
-    def start(self, lesson, name, *args, stdin=None, cwd=None, env=None):
-        """Start a program and return at once (stdin: bytes or str to feed it, then EOF)."""
-        if isinstance(stdin, str):
+    def start(self, lesson, name, *args, stdin=None, cwd=None, env=None, stop_reading_after=None):
+        """Start a program and return at once. stdin: bytes or str to feed it, then EOF; a
+        descriptor to read from (a terminal); KEEP_OPEN (the test writes: process.write).
+        stop_reading_after=N: see Process."""
+        if isinstance(stdin, str) and stdin != KEEP_OPEN:
             stdin = stdin.encode()
-        process = Process([program(lesson, name), *args], stdin_bytes=stdin, cwd=cwd, env=env)
+        process = Process([program(lesson, name), *args], cwd=cwd, env=env,
+                          stdin_bytes=stdin if isinstance(stdin, bytes) else None,
+                          stdin_fd=stdin if isinstance(stdin, int) else None,
+                          keep_stdin_open=stdin is KEEP_OPEN, stop_reading_after=stop_reading_after)
         self.started.append(process)
         return process
 
-    def server(self, lesson, name="server", *args, cwd=None, env=None):
-        """Start a server (default arguments: 127.0.0.1 0) and wait for its ready line."""
+    def server(self, lesson, name="server", *args, cwd=None, env=None, head=None):
+        """Start a server (default arguments: 127.0.0.1 0) and wait for its ready line.
+        head=1: nobody reads its stdout after that line (`server | head -1`)."""
         argv = [program(lesson, name), *(args or ("127.0.0.1", "0"))]
-        server = Server(argv, cwd=cwd, env=env)
+        server = Server(argv, cwd=cwd, env=env, head=head)
         self.started.append(server)
         return server
 

@@ -6,18 +6,16 @@ replies must be exactly the consecutive 1024-byte pieces of that real output.
 
 import os
 import pty
-import random
 import re
 import signal
 import socket
-import struct
-import subprocess
 import time
 
 import pytest
 
-from conftest import (EINTR_ANNOUNCEMENT, WAIT_SECONDS, accept_loop_cost, escaping_command, ignores_signal,
-                      log_reader_gone, out_of_descriptors, processes_running, program, scaled, seconds_arg, wait_until)
+from conftest import (EINTR_ANNOUNCEMENT, KEEP_OPEN, WAIT_SECONDS, accept_loop_cost, escaping_command, ignores_signal,
+                      log_reader_gone, out_of_descriptors, processes_running, program, recv_exact, reset, scaled,
+                      seconds_arg, sh, wait_until)
 
 LESSON = "04_remote_cmd"
 RECV_HEADER = re.compile(r"^recv\(1024\) -> (\d+) bytes:$")
@@ -34,12 +32,6 @@ def start_server(lab, host="127.0.0.1", *options, env=None):
     if "--timeout" not in options:
         options = ("--timeout", seconds_arg(60), *options)
     return lab.server(LESSON, "server", host, "0", *options, env=env)
-
-
-def real_output(command):
-    """What the command prints here: stdout then stderr, as the server sends it."""
-    done = subprocess.run(["/bin/sh", "-c", command], stdin=subprocess.DEVNULL, capture_output=True, check=False)
-    return done.stdout + done.stderr
 
 
 def replies(client_stdout):
@@ -70,16 +62,11 @@ def children(pid):
 def ask(sock, command, size):
     """A Python client: send a command, read exactly `size` bytes of reply."""
     sock.sendall(command)
-    reply = b""
-    while len(reply) < size:
-        chunk = sock.recv(size - len(reply))
-        assert chunk, f"server closed after {reply!r}"
-        reply += chunk
-    return reply
+    return recv_exact(sock, size)
 
 
 def test_a_long_output_spills_into_the_next_reply_every_time(lab):
-    expected = real_output("seq 1 1000")
+    expected = sh("seq 1 1000").output
     assert len(expected) > 2048
     server = start_server(lab)
     for attempt in range(10):
@@ -99,7 +86,7 @@ def test_stdout_then_stderr_raw_and_no_deadlock_on_a_full_stderr_pipe(lab):
         assert ask(sock, b"echo err >&2; echo out", 8) == b"out\nerr\n"
         # 200 kB on stderr before any stdout: reading stdout first would deadlock (pipe holds 64 KiB)
         command = "head -c 200000 /dev/zero | tr '\\0' e >&2; echo done"
-        expected = real_output(command)
+        expected = sh(command).output
         assert ask(sock, command.encode(), len(expected)) == expected
     server.wait_for(r"ran \"head .*\": 5 bytes stdout, 200000 bytes stderr, exit status 0$")
 
@@ -146,19 +133,15 @@ def test_at_a_terminal_quit_or_ctrl_d_ends_the_client(lab, keys):
     # start of a line into end of input.
     server = start_server(lab)
     controller, terminal = pty.openpty()
-    client = subprocess.Popen([program(LESSON, "client"), "127.0.0.1", str(server.port), *PATIENT],
-                              stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    client = lab.start(LESSON, "client", "127.0.0.1", str(server.port), *PATIENT, stdin=terminal)
     os.close(terminal)
     try:
         os.write(controller, b"echo hi\n" + keys)  # the terminal holds the keys until the client reads
-        out, err = client.communicate(timeout=WAIT_SECONDS)
+        client.wait()
     finally:
-        if client.poll() is None:
-            client.kill()
-            client.wait()
         os.close(controller)
-    assert (client.returncode, err) == (0, b"")
-    assert out == b">> recv(1024) -> 3 bytes:\nhi\n\n>> "  # a prompt, the reply, a prompt, and the end
+    assert (client.returncode, client.stderr_bytes) == (0, b"")
+    assert client.stdout_bytes == b">> recv(1024) -> 3 bytes:\nhi\n\n>> "  # a prompt, the reply, a prompt, and the end
 
 
 @pytest.mark.parametrize("address", ["0.0.0.0", "192.0.2.1", "10.0.0.1"])
@@ -363,12 +346,14 @@ def test_a_client_that_does_not_read_its_reply_is_dropped_and_the_next_one_serve
 # must also hold under these; CTest runs them apart, as NN_name_torture (pytest -m torture).
 
 
-def start_raw_client(port, command):
-    """The real client with a stdin we keep open, so it stays alive until we kill it."""
-    client = subprocess.Popen([program(LESSON, "client"), "127.0.0.1", str(port), *PATIENT], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    client.stdin.write(command + b"\n")
-    client.stdin.flush()
+def start_raw_client(lab, port, command, lines):
+    """The real client with a stdin we keep open, so it stays alive until we kill it; we read
+    `lines` lines of its output, then no more, so it stalls writing the rest (and stops reading
+    its socket). Returns once those lines are in."""
+    client = lab.start(LESSON, "client", "127.0.0.1", str(port), *PATIENT, stdin=KEEP_OPEN, stop_reading_after=lines)
+    client.write(command + b"\n")
+    wait_until(lambda: len(client.stdout_lines) == lines or client.popen.poll() is not None,
+               f"{lines} lines from the client")
     return client
 
 
@@ -377,17 +362,11 @@ def test_a_client_killed_while_a_large_output_is_sent(lab):
     server = start_server(lab)
     baseline = server.fd_count()
     # ~11 MB: far more than the socket buffers hold, so the server is still inside send()
-    client = start_raw_client(server.port, b"seq 1 1500000")
-    try:
-        assert client.stdout.readline() == b">> seq 1 1500000\n"
-        assert client.stdout.readline() == b"recv(1024) -> 1024 bytes:\n"
-        server.wait_for(r"ran \"seq 1 1500000\": \d+ bytes stdout")
-        client.send_signal(signal.SIGKILL)
-    finally:
-        client.kill()
-        client.wait()
-        client.stdout.close()
-        client.stdin.close()
+    client = start_raw_client(lab, server.port, b"seq 1 1500000", lines=2)
+    assert client.stdout_bytes == b">> seq 1 1500000\nrecv(1024) -> 1024 bytes:\n"
+    server.wait_for(r"ran \"seq 1 1500000\": \d+ bytes stdout")
+    client.signal(signal.SIGKILL)
+    client.stop()
     server.wait_for(r"^server: send to 127\.0\.0\.1:\d+: (Connection reset by peer|Broken pipe)$", stream="stderr")
     after = lab.run(LESSON, "client", "127.0.0.1", str(server.port), *PATIENT, stdin="echo still here\n")
     assert replies(after.stdout) == [("echo still here", b"still here\n")]
@@ -407,12 +386,6 @@ def connect(port, small_receive_buffer=False):
     return sock
 
 
-def reset(sock):
-    """close() with SO_LINGER 0: the kernel sends RST instead of FIN."""
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    sock.close()
-
-
 def read_some(sock, count):
     got = 0
     while got < count:
@@ -422,26 +395,26 @@ def read_some(sock, count):
         got += len(chunk)
 
 
-def dies_at_once_with_fin(port, rng):
+def dies_at_once_with_fin(lab, port, rng):
     connect(port).close()
 
 
-def dies_at_once_with_rst(port, rng):
+def dies_at_once_with_rst(lab, port, rng):
     reset(connect(port))
 
 
-def dies_mid_command(port, rng):
+def dies_mid_command(lab, port, rng):
     sock = connect(port)
     sock.sendall(b"echo partial"[:rng.randrange(1, 12)])
     reset(sock)
 
 
-def never_reads_the_reply(port, rng):
+def never_reads_the_reply(lab, port, rng):
     with connect(port) as sock:
         sock.sendall(b"echo unread")
 
 
-def dies_mid_reply(port, rng):
+def dies_mid_reply(lab, port, rng):
     sock = connect(port, small_receive_buffer=True)
     sock.sendall(BIG.encode())
     read_some(sock, rng.randrange(0, 300000))
@@ -451,7 +424,7 @@ def dies_mid_reply(port, rng):
         sock.close()  # unread data: the kernel answers with RST all the same
 
 
-def half_closes_and_reads_everything(port, rng):
+def half_closes_and_reads_everything(lab, port, rng):
     with connect(port) as sock:
         sock.sendall(b"echo half")
         sock.shutdown(socket.SHUT_WR)
@@ -461,16 +434,11 @@ def half_closes_and_reads_everything(port, rng):
     assert reply == b"half\n"
 
 
-def real_client_killed_mid_reply(port, rng):
-    client = start_raw_client(port, BIG.encode())
-    try:
-        for _ in range(2 + rng.randrange(0, 100)):  # ">> seq ...", "recv(1024) ...", some of the reply
-            client.stdout.readline()
-    finally:
-        client.kill()
-        client.wait()
-        client.stdout.close()
-        client.stdin.close()
+def real_client_killed_mid_reply(lab, port, rng):
+    # ">> seq ...", "recv(1024) ...", some of the reply
+    client = start_raw_client(lab, port, BIG.encode(), lines=2 + rng.randrange(0, 100))
+    client.signal(signal.SIGKILL)
+    client.stop()
 
 
 DEATHS = [dies_at_once_with_fin, dies_at_once_with_rst, dies_mid_command, never_reads_the_reply,
@@ -478,16 +446,16 @@ DEATHS = [dies_at_once_with_fin, dies_at_once_with_rst, dies_mid_command, never_
 
 
 @pytest.mark.torture
-def test_torture_100_clients_dying_at_random_points(lab):
+def test_torture_100_clients_dying_at_random_points(lab, seeded_rng):
     server = start_server(lab)
     pid = server.popen.pid
     baseline = server.fd_count()
-    rng = random.Random(20261125)
+    rng = seeded_rng
     deaths = [rng.choice(DEATHS) for _ in range(100)]
     for death in deaths:
-        death(server.port, rng)
+        death(lab, server.port, rng)
     # a good client afterwards is served exactly as before, mix-up included
-    expected = real_output("seq 1 1000")
+    expected = sh("seq 1 1000").output
     client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), *PATIENT, stdin="seq 1 1000\necho hi\n")
     assert replies(client.stdout) == [("seq 1 1000", expected[:1024]), ("echo hi", expected[1024:2048])]
     assert server.popen.poll() is None, "the server died"
@@ -503,7 +471,7 @@ def test_signals_during_io_do_not_disturb_a_reply(lab):
     # SIGSTOP/SIGCONT and default-ignored signals while the server runs a command and sends
     # ~4.9 MB: every byte still arrives, in order (EINTR is restarted everywhere).
     server = start_server(lab)
-    expected = real_output(BIG)
+    expected = sh(BIG).output
     with connect(server.port, small_receive_buffer=True) as sock:
         sock.sendall(BIG.encode())
         sock.shutdown(socket.SHUT_WR)  # the reply ends when the server closes
@@ -531,7 +499,7 @@ def test_interrupted_calls_are_restarted(lab, eintr_env):
     # harness/eintr_shim.c fails every other accept4/recv/send/poll in server and client with
     # EINTR, as a signal arriving during the call would: the replies are exactly the normal
     # ones, and the server serves a second client. (The shim leaves the commands alone.)
-    long_output = real_output("seq 1 1000")
+    long_output = sh("seq 1 1000").output
     server = start_server(lab, env=eintr_env(program(LESSON, "server")))
     client_env = eintr_env(program(LESSON, "client"))
     first = lab.run(LESSON, "client", "127.0.0.1", str(server.port), *PATIENT, stdin="seq 1 1000\necho hi\n", env=client_env)
