@@ -278,10 +278,11 @@ class Process:
     /dev/null. head=N: after N lines of stdout the reader goes away, as `program | head -N` does,
     and the program's next write to stdout meets EPIPE. stop_reading_after=N: after N lines the
     reader stops reading but keeps the pipe open, so the pipe fills and the program blocks in
-    write() (a reader that is merely slow)."""
+    write() (a reader that is merely slow). bytes_only: keep no stdout lines, only stdout_bytes
+    (for outputs of many megabytes, which as lines cost time and memory)."""
 
     def __init__(self, argv, stdin_bytes=None, cwd=None, env=None, stdin_fd=None, keep_stdin_open=False,
-                 head=None, stop_reading_after=None):
+                 head=None, stop_reading_after=None, bytes_only=False):
         self.argv = argv
         if stdin_fd is not None:
             stdin = stdin_fd
@@ -298,9 +299,10 @@ class Process:
         self._changed = threading.Condition()
         self._readers = [
             threading.Thread(target=self._collect, daemon=True,
-                             args=(self.popen.stdout, self.stdout_lines, self.stdout_bytes, head, stop_reading_after)),
+                             args=(self.popen.stdout, self.stdout_lines, self.stdout_bytes, head, stop_reading_after,
+                                   bytes_only)),
             threading.Thread(target=self._collect, daemon=True,
-                             args=(self.popen.stderr, self.stderr_lines, self.stderr_bytes, None, None)),
+                             args=(self.popen.stderr, self.stderr_lines, self.stderr_bytes, None, None, False)),
         ]
         for reader in self._readers:
             reader.start()
@@ -322,9 +324,15 @@ class Process:
     def close_stdin(self):
         self.popen.stdin.close()
 
-    def _collect(self, stream, lines, raw_bytes, head, stop_reading_after):
+    def _collect(self, stream, lines, raw_bytes, head, stop_reading_after, bytes_only):
         limit = head or stop_reading_after
         while limit is None or len(lines) < limit:
+            if bytes_only:
+                chunk = stream.read1(1 << 20)
+                if not chunk:
+                    break
+                raw_bytes += chunk
+                continue
             raw = stream.readline()
             if not raw:
                 break
@@ -454,16 +462,19 @@ class LabProcesses:
     def __init__(self):
         self.started = []
 
-    def start(self, lesson, name, *args, stdin=None, cwd=None, env=None, stop_reading_after=None):
+    def start(self, lesson, name, *args, stdin=None, cwd=None, env=None, stop_reading_after=None, prefix=(),
+              bytes_only=False):
         """Start a program and return at once. stdin: bytes or str to feed it, then EOF; a
         descriptor to read from (a terminal); KEEP_OPEN (the test writes: process.write).
-        stop_reading_after=N: see Process."""
+        stop_reading_after=N, bytes_only: see Process. prefix: a command that runs the program,
+        e.g. ["prlimit", "--fsize=1000"]."""
         if isinstance(stdin, str) and stdin != KEEP_OPEN:
             stdin = stdin.encode()
-        process = Process([program(lesson, name), *args], cwd=cwd, env=env,
+        process = Process([*prefix, program(lesson, name), *args], cwd=cwd, env=env,
                           stdin_bytes=stdin if isinstance(stdin, bytes) else None,
                           stdin_fd=stdin if isinstance(stdin, int) else None,
-                          keep_stdin_open=stdin is KEEP_OPEN, stop_reading_after=stop_reading_after)
+                          keep_stdin_open=stdin is KEEP_OPEN, stop_reading_after=stop_reading_after,
+                          bytes_only=bytes_only)
         self.started.append(process)
         return process
 
@@ -475,9 +486,11 @@ class LabProcesses:
         self.started.append(server)
         return server
 
-    def run(self, lesson, name, *args, stdin=None, cwd=None, env=None, timeout=WAIT_SECONDS):
-        """Run a program to completion and return it (returncode, stdout, stderr)."""
-        return self.start(lesson, name, *args, stdin=stdin, cwd=cwd, env=env).wait(timeout)
+    def run(self, lesson, name, *args, stdin=None, cwd=None, env=None, timeout=WAIT_SECONDS, prefix=(),
+            bytes_only=False):
+        """Run a program to completion and return it (returncode, stdout, stderr, stdout_bytes...)."""
+        return self.start(lesson, name, *args, stdin=stdin, cwd=cwd, env=env, prefix=prefix,
+                          bytes_only=bytes_only).wait(timeout)
 
     def expect_usage_error(self, lesson, name, *args, cwd=None):
         """Every program's convention for a bad command line: `name: problem`, then
