@@ -478,10 +478,10 @@ class LabProcesses:
         self.started.append(process)
         return process
 
-    def server(self, lesson, name="server", *args, cwd=None, env=None, head=None):
+    def server(self, lesson, name="server", *args, cwd=None, env=None, head=None, prefix=()):
         """Start a server (default arguments: 127.0.0.1 0) and wait for its ready line.
-        head=1: nobody reads its stdout after that line (`server | head -1`)."""
-        argv = [program(lesson, name), *(args or ("127.0.0.1", "0"))]
+        head=1: nobody reads its stdout after that line (`server | head -1`); prefix: as start()."""
+        argv = [*prefix, program(lesson, name), *(args or ("127.0.0.1", "0"))]
         server = Server(argv, cwd=cwd, env=env, head=head)
         self.started.append(server)
         return server

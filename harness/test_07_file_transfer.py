@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (EINTR_ANNOUNCEMENT, WAIT_SECONDS, Process, Server, cpu_seconds, program, scaled, seconds_arg,
+from conftest import (EINTR_ANNOUNCEMENT, WAIT_SECONDS, cpu_seconds, program, recv_exact, reset, scaled, seconds_arg,
                       wait_until)
 
 LESSON = "07_file_transfer"
@@ -37,16 +37,6 @@ def frame(body: bytes) -> bytes:
 
 def header(filename, size, digest="xxh3-128") -> bytes:
     return json.dumps({"filename": filename, "size": size, "digest": digest}).encode()
-
-
-def recv_exact(sock, size):
-    data = b""
-    while len(data) < size:
-        chunk = sock.recv(size - len(data))
-        if not chunk:
-            raise ConnectionError(f"closed after {len(data)} of {size} bytes")
-        data += chunk
-    return data
 
 
 def recv_frame(sock):
@@ -246,9 +236,8 @@ def test_disk_write_failure_leaves_nothing(lab, tmp_path):
     # for root too; the server ignores SIGXFSZ, so it reports and serves on.
     received = tmp_path / "received"
     limit = 1024 * 1024
-    server = Server(["prlimit", f"--fsize={limit}", program(LESSON, "server"),
-                     "--dir", str(received), "127.0.0.1", "0"])
-    lab.started.append(server)
+    server = lab.server(LESSON, "server", "--dir", str(received), "127.0.0.1", "0",
+                        prefix=["prlimit", f"--fsize={limit}"])
     source = tmp_path / "big.bin"
     source.write_bytes(os.urandom(3 * limit))
     client = upload(lab, server, source)
@@ -391,9 +380,8 @@ def test_client_refuses_a_fifo_or_a_device_at_once(lab, tmp_path):
 DEEP = b'{"filename":' + b"[" * 32000 + b"]" * 32000 + b"}"  # 64,013 bytes: under the 64 KiB limit
 
 
-def small_stack(argv):
-    """The program under `ulimit -s 1024`: a recursion of one frame per level would overflow."""
-    return ["prlimit", f"--stack={1 << 20}", *argv]
+# A prefix that runs a program under `ulimit -s 1024`: a recursion of one frame per level would overflow.
+SMALL_STACK = ["prlimit", f"--stack={1 << 20}"]
 
 
 class FakeServer:
@@ -428,9 +416,7 @@ class FakeServer:
 def run_client_against(lab, tmp_path, fake, argv_prefix=()):
     source = tmp_path / "up.txt"
     source.write_bytes(b"payload")
-    client = Process([*argv_prefix, program(LESSON, "client"), str(source), "127.0.0.1", str(fake.port)])
-    lab.started.append(client)
-    client.wait()
+    client = lab.run(LESSON, "client", str(source), "127.0.0.1", str(fake.port), prefix=argv_prefix)
     fake.close()
     return client
 
@@ -438,8 +424,7 @@ def run_client_against(lab, tmp_path, fake, argv_prefix=()):
 def test_deeply_nested_json_is_refused_both_ways(lab, tmp_path):
     # The server, with a 1 MiB stack: refused before anything is built, and it serves on.
     received = tmp_path / "received"
-    server = Server(small_stack([program(LESSON, "server"), "--dir", str(received), "127.0.0.1", "0"]))
-    lab.started.append(server)
+    server = lab.server(LESSON, "server", "--dir", str(received), "127.0.0.1", "0", prefix=SMALL_STACK)
     for body in (DEEP, b'{"filename":[["a"]]}'):  # depth 3 is already too deep
         with connect(server) as sock:
             sock.sendall(frame(body))
@@ -449,7 +434,7 @@ def test_deeply_nested_json_is_refused_both_ways(lab, tmp_path):
     assert listing(received) == ["after.txt"]
     # The client, with a 1 MiB stack, given the same nesting as the go-ahead and as the verdict.
     for fake in (FakeServer(DEEP), FakeServer(b'{"ok":true,"ready":true}', verdict=DEEP)):
-        client = run_client_against(lab, tmp_path, fake, small_stack([]))
+        client = run_client_against(lab, tmp_path, fake, SMALL_STACK)
         assert client.returncode == 1
         assert client.stderr.startswith('client: the server\'s reply nests deeper than 2 levels: "{\\"filename\\":[[[[')
         assert len(client.stderr) < 200  # a quoted start of it, not 64 KiB
@@ -609,7 +594,7 @@ def dying_upload(server, rng, huge, lab):
                 trailer = frame(json.dumps({"digest": xxh128(data)}).encode())
                 sock.sendall(data + trailer[:rng.randrange(len(trailer))])
         if ending == "reset":  # SO_LINGER 0: close() sends RST instead of FIN
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            reset(sock)
         elif ending == "half-close":  # we stop sending but can still hear the refusal
             sock.shutdown(socket.SHUT_WR)
             verdict = recv_frame(sock)
@@ -619,13 +604,13 @@ def dying_upload(server, rng, huge, lab):
 
 
 @pytest.mark.torture
-def test_torture_uploads_dying_at_random_points(lab, tmp_path):
+def test_torture_uploads_dying_at_random_points(lab, tmp_path, seeded_rng):
     server, received = start_server(lab, tmp_path)
     baseline = server.fd_count()
     huge = tmp_path / "huge.bin"
     with open(huge, "wb") as f:
         f.truncate(64 << 30)
-    rng = random.Random(20261125)
+    rng = seeded_rng
     for _ in range(100):
         dying_upload(server, rng, huge, lab)
     good = tmp_path / "good.bin"
@@ -655,22 +640,13 @@ def test_a_stop_signal_mid_upload_removes_the_temporary_file(lab, tmp_path, sign
 def test_a_log_reader_that_goes_away_does_not_kill_the_server(lab, tmp_path):
     # `server | head -1`: after the first line nobody reads the log. SIGPIPE must not kill it.
     received = tmp_path / "received"
-    popen = subprocess.Popen([program(LESSON, "server"), "--dir", str(received), "127.0.0.1", "0"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        port = int(popen.stdout.readline().decode().rsplit(":", 1)[1])
-        popen.stdout.close()  # head -1 exits
-        server = type("Address", (), {"port": port})
-        for name in ("one.txt", "two.txt"):  # each upload writes log lines into the closed pipe
-            assert raw_upload(server, name, b"logged to nobody")["ok"] is True
-        assert popen.poll() is None
-        popen.send_signal(signal.SIGTERM)
-        assert popen.wait(WAIT_SECONDS) == 0
-        assert popen.stderr.read() == b""
-    finally:
-        popen.kill()
-        popen.wait()
-        popen.stderr.close()
+    server = lab.server(LESSON, "server", "--dir", str(received), "127.0.0.1", "0", head=1)  # head -1 exits
+    for name in ("one.txt", "two.txt"):  # each upload writes log lines into the closed pipe
+        assert raw_upload(server, name, b"logged to nobody")["ok"] is True
+    assert server.popen.poll() is None
+    server.signal(signal.SIGTERM)
+    assert server.wait().returncode == 0
+    assert server.stderr_bytes == b""
     assert listing(received) == ["one.txt", "two.txt"]
 
 
