@@ -267,7 +267,7 @@ def program(lesson, name):
 
 # lab.start(..., stdin=KEEP_OPEN): the program's stdin is a pipe the test writes to when it
 # likes (process.write(b"line\n")) and closes when it likes (process.close_stdin()).
-KEEP_OPEN = "keep stdin open"
+KEEP_OPEN = object()
 
 
 class Process:
@@ -284,6 +284,7 @@ class Process:
     def __init__(self, argv, stdin_bytes=None, cwd=None, env=None, stdin_fd=None, keep_stdin_open=False,
                  head=None, stop_reading_after=None, bytes_only=False):
         self.argv = argv
+        self._keep_stdin_open = keep_stdin_open
         if stdin_fd is not None:
             stdin = stdin_fd
         elif stdin_bytes is not None or keep_stdin_open:
@@ -422,10 +423,11 @@ class Process:
                 self.popen.wait()
         for reader in self._readers:
             reader.join(5)
-        for stream in (self.popen.stdin, self.popen.stdout):  # kept open by KEEP_OPEN, stop_reading_after
-            if stream and not self._readers[0].is_alive():
-                with contextlib.suppress(OSError):
-                    stream.close()
+        if self._keep_stdin_open:
+            with contextlib.suppress(OSError):
+                self.popen.stdin.close()
+        if not self._readers[0].is_alive():  # stop_reading_after left it open
+            self.popen.stdout.close()
         return self
 
 
@@ -468,7 +470,7 @@ class LabProcesses:
         descriptor to read from (a terminal); KEEP_OPEN (the test writes: process.write).
         stop_reading_after=N, bytes_only: see Process. prefix: a command that runs the program,
         e.g. ["prlimit", "--fsize=1000"]."""
-        if isinstance(stdin, str) and stdin != KEEP_OPEN:
+        if isinstance(stdin, str):
             stdin = stdin.encode()
         process = Process([*prefix, program(lesson, name), *args], cwd=cwd, env=env,
                           stdin_bytes=stdin if isinstance(stdin, bytes) else None,
