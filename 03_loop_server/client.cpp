@@ -80,7 +80,10 @@ int main(int argc, char* argv[]) {
             std::printf("请输入发送的消息: ");  // input("请输入发送的消息:")
             std::fflush(stdout);
         }
-        if (!std::getline(std::cin, line)) line = "exit";  // end of input: say goodbye properly
+        if (!std::getline(std::cin, line)) {  // end of input (Ctrl-D): say goodbye properly, and show it
+            line = "exit";
+            std::fprintf(stderr, "%sclient: end of input: sending exit\n", interactive ? "\n" : "");
+        }
         if (line.empty()) {
             // An empty send() puts no bytes on the wire, so the tutorial's server would
             // wait in recv() forever (and its client in recv() for the reply).

@@ -17,17 +17,17 @@ and any sanitizer report in any process's stderr fails the test.
     server = lab.server("02_udp_basic", env=env)         # with EINTR (harness/eintr_shim.c)
 """
 
+import collections
 import contextlib
 import os
 import random
 import re
 import resource
-import select
 import shutil
 import signal
 import socket
+import struct
 import subprocess
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -77,6 +77,45 @@ def seconds_arg(seconds):
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: builds a temporary copy of the repository (test_lab.py); "
                                        "-m 'not slow' leaves it out")
+    config.addinivalue_line("markers", "torture: load, signal, EINTR and hostile-peer tests, after a lesson's "
+                                       "claims in each file; CTest runs them as NN_name_torture "
+                                       "(-m torture), the claims as NN_name (-m 'not torture')")
+
+
+def _seed():
+    """SOCKETLAB_SEED, or a fresh random seed: one per test run, for the tests that pick a
+    random moment (a SIGKILL mid-transfer). The report header prints it; rerun with
+    SOCKETLAB_SEED=<seed> to draw the same moments again."""
+    text = os.environ.get("SOCKETLAB_SEED")
+    if text is None:
+        return random.SystemRandom().randrange(10**9)
+    if not text.isdigit():
+        raise pytest.UsageError(f"SOCKETLAB_SEED={text!r}: give a non-negative whole number")
+    return int(text)
+
+
+SEED = _seed()
+
+
+def pytest_report_header(config):
+    return f"socketlab: SOCKETLAB_SEED={SEED} (random moments reproduce with this seed)"
+
+
+@pytest.fixture
+def seeded_rng(request):
+    """seeded_rng: a random.Random from the run's seed (SOCKETLAB_SEED) and the test's name, so
+    each test draws its own moments and a failure reproduces with SOCKETLAB_SEED=<seed>, which a
+    failing test's report names."""
+    return random.Random(f"{SEED}:{request.node.nodeid}")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test that drew from seeded_rng names the seed in its report."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and "seeded_rng" in getattr(item, "fixturenames", ()):
+        report.sections.append(("socketlab seed", f"SOCKETLAB_SEED={SEED} reproduces this test's random moments"))
 
 
 # Bounded waits. Generous: a passing test never waits this long, only a broken one does.
@@ -186,6 +225,39 @@ def accept_loop_cost(server, window=2.0):
     return (cpu_seconds(pid) - used) / window, len(server.stderr.encode())
 
 
+class ShellResult(collections.namedtuple("ShellResult", "stdout stderr status")):
+    @property
+    def output(self):
+        """stdout then stderr, as one body: what lesson 04 and 06's ack/fixed schemes send back."""
+        return self.stdout + self.stderr
+
+
+def sh(command):
+    """Run `command` here exactly as the remote-command servers (04, 06) run it: /bin/sh -c, stdin
+    /dev/null. Returns ShellResult(stdout bytes, stderr bytes, exit status), and .output."""
+    done = subprocess.run(["/bin/sh", "-c", command], stdin=subprocess.DEVNULL, capture_output=True,
+                          timeout=scaled(60))
+    return ShellResult(done.stdout, done.stderr, done.returncode)
+
+
+def reset(sock):
+    """Abort the connection: SO_LINGER with a zero timeout makes close() send RST, not FIN."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+def recv_exact(sock, size):
+    """Exactly `size` bytes: one recv() may return fewer, so loop; ConnectionError if the peer
+    closes first."""
+    data = bytearray()
+    while len(data) < size:
+        chunk = sock.recv(min(size - len(data), 1 << 20))
+        if not chunk:
+            raise ConnectionError(f"closed after {len(data)} of {size} bytes")
+        data += chunk
+    return bytes(data)
+
+
 def program(lesson, name):
     path = BUILD_DIR / lesson / name
     if not path.exists():
@@ -193,21 +265,45 @@ def program(lesson, name):
     return str(path)
 
 
-class Process:
-    """A running program whose stdout and stderr are collected line by line."""
+# lab.start(..., stdin=KEEP_OPEN): the program's stdin is a pipe the test writes to when it
+# likes (process.write(b"line\n")) and closes when it likes (process.close_stdin()).
+KEEP_OPEN = object()
 
-    def __init__(self, argv, stdin_bytes=None, cwd=None, env=None):
+
+class Process:
+    """A running program whose stdout and stderr are collected line by line, and as raw bytes.
+
+    stdin_bytes: fed to it, then end of input; stdin_fd: a descriptor it reads instead (a
+    terminal); keep_stdin_open: a pipe the test writes to (write, close_stdin); none of them:
+    /dev/null. head=N: after N lines of stdout the reader goes away, as `program | head -N` does,
+    and the program's next write to stdout meets EPIPE. stop_reading_after=N: after N lines the
+    reader stops reading but keeps the pipe open, so the pipe fills and the program blocks in
+    write() (a reader that is merely slow). bytes_only: keep no stdout lines, only stdout_bytes
+    (for outputs of many megabytes, which as lines cost time and memory)."""
+
+    def __init__(self, argv, stdin_bytes=None, cwd=None, env=None, stdin_fd=None, keep_stdin_open=False,
+                 head=None, stop_reading_after=None, bytes_only=False):
         self.argv = argv
-        self.popen = subprocess.Popen(
-            argv, cwd=cwd, env=env,
-            stdin=subprocess.PIPE if stdin_bytes is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self._keep_stdin_open = keep_stdin_open
+        if stdin_fd is not None:
+            stdin = stdin_fd
+        elif stdin_bytes is not None or keep_stdin_open:
+            stdin = subprocess.PIPE
+        else:
+            stdin = subprocess.DEVNULL
+        self.popen = subprocess.Popen(argv, cwd=cwd, env=env, stdin=stdin,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.stdout_lines = []
         self.stderr_lines = []
+        self.stdout_bytes = bytearray()  # everything it wrote, byte for byte (lines lose "\n" at the end)
+        self.stderr_bytes = bytearray()
         self._changed = threading.Condition()
         self._readers = [
-            threading.Thread(target=self._collect, args=(self.popen.stdout, self.stdout_lines), daemon=True),
-            threading.Thread(target=self._collect, args=(self.popen.stderr, self.stderr_lines), daemon=True),
+            threading.Thread(target=self._collect, daemon=True,
+                             args=(self.popen.stdout, self.stdout_lines, self.stdout_bytes, head, stop_reading_after,
+                                   bytes_only)),
+            threading.Thread(target=self._collect, daemon=True,
+                             args=(self.popen.stderr, self.stderr_lines, self.stderr_bytes, None, None, False)),
         ]
         for reader in self._readers:
             reader.start()
@@ -221,11 +317,32 @@ class Process:
         except (BrokenPipeError, OSError):
             pass  # the program exited without reading all of its input
 
-    def _collect(self, stream, lines):
-        for raw in stream:
+    def write(self, data):
+        """With keep_stdin_open: more input for the program, now."""
+        self.popen.stdin.write(data)
+        self.popen.stdin.flush()
+
+    def close_stdin(self):
+        self.popen.stdin.close()
+
+    def _collect(self, stream, lines, raw_bytes, head, stop_reading_after, bytes_only):
+        limit = head or stop_reading_after
+        while limit is None or len(lines) < limit:
+            if bytes_only:
+                chunk = stream.read1(1 << 20)
+                if not chunk:
+                    break
+                raw_bytes += chunk
+                continue
+            raw = stream.readline()
+            if not raw:
+                break
             with self._changed:
+                raw_bytes += raw
                 lines.append(raw.decode("utf-8", errors="backslashreplace").rstrip("\n"))
                 self._changed.notify_all()
+        if stop_reading_after is None:
+            stream.close()  # at the end, or after `head` lines: the reader is gone
         with self._changed:
             self._changed.notify_all()
 
@@ -306,14 +423,19 @@ class Process:
                 self.popen.wait()
         for reader in self._readers:
             reader.join(5)
+        if self._keep_stdin_open:
+            with contextlib.suppress(OSError):
+                self.popen.stdin.close()
+        if not self._readers[0].is_alive():  # stop_reading_after left it open
+            self.popen.stdout.close()
         return self
 
 
 class Server(Process):
     """A server that has printed its ready line; .host and .port are what it really bound."""
 
-    def __init__(self, argv, cwd=None, env=None):
-        super().__init__(argv, cwd=cwd, env=env)
+    def __init__(self, argv, cwd=None, env=None, head=None):
+        super().__init__(argv, cwd=cwd, env=env, head=head)
         self.wait_for(r".")
         first = self.stdout_lines[0]
         ready = READY_LINE.match(first)
@@ -327,49 +449,50 @@ class Server(Process):
 @contextlib.contextmanager
 def log_reader_gone(lesson, *args):
     """`server 127.0.0.1 0 | head -1`: the server prints its ready line, then the reader of its
-    stdout is gone (we close the pipe's read end, as head does when it exits), so its next log
-    line meets EPIPE. Yields (Popen, port); kills and reaps it afterwards, and fails the test on
-    a sanitizer report in its stderr."""
-    with tempfile.TemporaryFile() as stderr:
-        server = subprocess.Popen([program(lesson, "server"), "127.0.0.1", "0", *args], stdin=subprocess.DEVNULL,
-                                  stdout=subprocess.PIPE, stderr=stderr)
-        try:
-            ready, _, _ = select.select([server.stdout], [], [], WAIT_SECONDS)
-            line = server.stdout.readline().decode() if ready else ""
-            match = READY_LINE.match(line.rstrip("\n"))
-            assert match, f"no ready line within {WAIT_SECONDS} s: {line!r}"
-            server.stdout.close()
-            yield server, int(match.group("port"))
-        finally:
-            server.kill()
-            server.wait()
-            stderr.seek(0)
-            text = stderr.read().decode(errors="backslashreplace")
-        assert not any(marker in text for marker in SANITIZER_REPORTS), text
+    stdout is gone (as when head exits), so its next log line meets EPIPE. Yields (Popen, port);
+    kills and reaps it afterwards, and fails the test on a sanitizer report in its stderr."""
+    server = Server([program(lesson, "server"), "127.0.0.1", "0", *args], head=1)
+    try:
+        yield server.popen, server.port
+    finally:
+        server.popen.kill()
+        server.stop()
+    assert not any(marker in server.stderr for marker in SANITIZER_REPORTS), server.stderr
 
 
 class LabProcesses:
     def __init__(self):
         self.started = []
 
-    def start(self, lesson, name, *args, stdin=None, cwd=None, env=None):
-        """Start a program and return at once (stdin: bytes or str to feed it, then EOF)."""
+    def start(self, lesson, name, *args, stdin=None, cwd=None, env=None, stop_reading_after=None, prefix=(),
+              bytes_only=False):
+        """Start a program and return at once. stdin: bytes or str to feed it, then EOF; a
+        descriptor to read from (a terminal); KEEP_OPEN (the test writes: process.write).
+        stop_reading_after=N, bytes_only: see Process. prefix: a command that runs the program,
+        e.g. ["prlimit", "--fsize=1000"]."""
         if isinstance(stdin, str):
             stdin = stdin.encode()
-        process = Process([program(lesson, name), *args], stdin_bytes=stdin, cwd=cwd, env=env)
+        process = Process([*prefix, program(lesson, name), *args], cwd=cwd, env=env,
+                          stdin_bytes=stdin if isinstance(stdin, bytes) else None,
+                          stdin_fd=stdin if isinstance(stdin, int) else None,
+                          keep_stdin_open=stdin is KEEP_OPEN, stop_reading_after=stop_reading_after,
+                          bytes_only=bytes_only)
         self.started.append(process)
         return process
 
-    def server(self, lesson, name="server", *args, cwd=None, env=None):
-        """Start a server (default arguments: 127.0.0.1 0) and wait for its ready line."""
-        argv = [program(lesson, name), *(args or ("127.0.0.1", "0"))]
-        server = Server(argv, cwd=cwd, env=env)
+    def server(self, lesson, name="server", *args, cwd=None, env=None, head=None, prefix=()):
+        """Start a server (default arguments: 127.0.0.1 0) and wait for its ready line.
+        head=1: nobody reads its stdout after that line (`server | head -1`); prefix: as start()."""
+        argv = [*prefix, program(lesson, name), *(args or ("127.0.0.1", "0"))]
+        server = Server(argv, cwd=cwd, env=env, head=head)
         self.started.append(server)
         return server
 
-    def run(self, lesson, name, *args, stdin=None, cwd=None, env=None, timeout=WAIT_SECONDS):
-        """Run a program to completion and return it (returncode, stdout, stderr)."""
-        return self.start(lesson, name, *args, stdin=stdin, cwd=cwd, env=env).wait(timeout)
+    def run(self, lesson, name, *args, stdin=None, cwd=None, env=None, timeout=WAIT_SECONDS, prefix=(),
+            bytes_only=False):
+        """Run a program to completion and return it (returncode, stdout, stderr, stdout_bytes...)."""
+        return self.start(lesson, name, *args, stdin=stdin, cwd=cwd, env=env, prefix=prefix,
+                          bytes_only=bytes_only).wait(timeout)
 
     def expect_usage_error(self, lesson, name, *args, cwd=None):
         """Every program's convention for a bad command line: `name: problem`, then
@@ -425,6 +548,12 @@ def eintr_shim(tmp_path_factory):
     return str(shim)
 
 
+def linked_libraries(program_path):
+    """The shared libraries a program links, as `ldd` lists them (a sanitizer runtime among them)."""
+    listing = subprocess.run(["ldd", program_path], capture_output=True, text=True, check=True).stdout
+    return [line.split("=>")[1].split()[0] for line in listing.splitlines() if "=>" in line]
+
+
 @pytest.fixture
 def eintr_env(eintr_shim):
     """eintr_env(program_path) -> an environment that preloads the EINTR shim into that program.
@@ -432,8 +561,7 @@ def eintr_env(eintr_shim):
     A sanitizer runtime the program links (asan, tsan presets) must be the first library
     loaded, so it goes first in LD_PRELOAD and the shim after it."""
     def environment(program_path):
-        linked = subprocess.run(["ldd", program_path], capture_output=True, text=True, check=True).stdout
-        runtimes = [line.split("=>")[1].split()[0] for line in linked.splitlines()
-                    if "=>" in line and ("libasan" in line or "libtsan" in line)]
+        runtimes = [library for library in linked_libraries(program_path)
+                    if "libasan" in library or "libtsan" in library]
         return dict(os.environ, LD_PRELOAD=":".join([*runtimes, eintr_shim]))
     return environment

@@ -4,6 +4,8 @@ import re
 import socket
 import threading
 
+import pytest
+
 from conftest import EINTR_ANNOUNCEMENT, WAIT_SECONDS, program
 
 LESSON = "01_tcp_basic"
@@ -87,6 +89,12 @@ def test_port_already_taken_is_a_clear_bind_error(lab):
     assert result.stderr.strip() == "server: bind: Address already in use"
 
 
+# -----------------------------------------------------------------------------------------------
+# Torture: load, signals, EINTR and hostile peers (@pytest.mark.torture). The promises above
+# must also hold under these; CTest runs them apart, as NN_name_torture (pytest -m torture).
+
+
+@pytest.mark.torture
 def test_interrupted_calls_are_restarted(lab, eintr_env):
     # harness/eintr_shim.c fails every other accept/recv/send in both programs with EINTR,
     # as a signal arriving during the call would: the exchange must not notice.
@@ -111,6 +119,7 @@ def peak_rss_mib(pid):
     raise AssertionError("no VmHWM in /proc/PID/status")
 
 
+@pytest.mark.torture
 def test_a_256_mib_stream_is_answered_without_keeping_it(lab):
     # The server streams: each piece goes back upper-cased as it comes, and only the first
     # 1024 bytes are kept for the log. It used to keep the whole stream: RSS 259 MiB.

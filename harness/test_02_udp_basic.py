@@ -312,6 +312,12 @@ def test_port_already_taken_is_a_clear_bind_error(lab):
     assert result.stderr.strip() == "server: bind: Address already in use"
 
 
+# -----------------------------------------------------------------------------------------------
+# Torture: load, signals, EINTR and hostile peers (@pytest.mark.torture). The promises above
+# must also hold under these; CTest runs them apart, as NN_name_torture (pytest -m torture).
+
+
+@pytest.mark.torture
 def test_interrupted_calls_are_restarted(lab, eintr_env):
     # harness/eintr_shim.c fails every other recvfrom/sendto in both programs with EINTR, as a
     # signal arriving during the call would: every datagram and reply still goes through, and
@@ -334,6 +340,7 @@ def test_interrupted_calls_are_restarted(lab, eintr_env):
     assert server.stop().stderr_lines == [EINTR_ANNOUNCEMENT]  # and no recvfrom/sendto error
 
 
+@pytest.mark.torture
 def test_a_log_reader_that_goes_away_does_not_kill_the_server():
     # `server | head -1`: head exits after the ready line; the server's next log line meets
     # EPIPE, and SIGPIPE at its default would kill it (exit status 141 in a shell).

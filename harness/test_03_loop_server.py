@@ -17,15 +17,13 @@ import resource
 import select
 import signal
 import socket
-import struct
-import subprocess
 import threading
 import time
 
 import pytest
 
-from conftest import (EINTR_ANNOUNCEMENT, WAIT_SECONDS, Process, accept_loop_cost, out_of_descriptors, program,
-                      scaled, seconds_arg, wait_until)
+from conftest import (EINTR_ANNOUNCEMENT, WAIT_SECONDS, Process, accept_loop_cost, linked_libraries,
+                      out_of_descriptors, program, reset, scaled, seconds_arg, wait_until)
 
 LESSON = "03_loop_server"
 SERVERS = ["server", "threaded_server"]
@@ -34,6 +32,9 @@ BUF_SIZE = 1024                 # conn.recv(1024): the longest message
 # The client's bounded waits, given explicitly (never its defaults): for the greeting, which
 # these servers always send, and for each reply.
 CLIENT_WAITS = ["--greeting", seconds_arg(10), "--wait", seconds_arg(10)]
+# What the client says on stderr (not on stdout, which holds only the server's replies):
+EMPTY_LINE_NOTE = "client: empty line not sent (an empty message would leave the server waiting)"
+END_OF_INPUT_NOTE = "client: end of input: sending exit"
 
 
 @pytest.fixture(params=SERVERS)
@@ -82,9 +83,7 @@ class Peer:
         return not readable and self.pending == b""
 
     def reset(self):
-        """Abort the connection: SO_LINGER with a zero timeout makes close() send RST, not FIN."""
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        self.sock.close()
+        reset(self.sock)
 
     def close(self):
         self.sock.close()
@@ -94,15 +93,11 @@ class InteractiveClient(Process):
     """The C++ client with its stdin kept open: the test types one line at a time."""
 
     def __init__(self, lab, port):
-        super().__init__([program(LESSON, "client"), "127.0.0.1", str(port), *CLIENT_WAITS], stdin_bytes=b"")
+        super().__init__([program(LESSON, "client"), "127.0.0.1", str(port), *CLIENT_WAITS], keep_stdin_open=True)
         lab.started.append(self)
 
-    def _feed(self, data):
-        pass  # keep stdin open (Process would write the bytes and close it)
-
     def type(self, line):
-        self.popen.stdin.write(line.encode() + b"\n")
-        self.popen.stdin.flush()
+        self.write(line.encode() + b"\n")
 
 
 def log_index(server, pattern):
@@ -250,8 +245,7 @@ def test_empty_lines_are_not_sent_by_the_client(lab, server):
                      stdin="a\n\nb\n\nexit\nnot read\n")
     assert client.returncode == 0, client.stderr
     assert client.stdout_lines == ["连接成功", "A", "B"]
-    assert client.stderr_lines == ["client: empty line not sent (an empty message would leave "
-                                   "the server waiting)"] * 2
+    assert client.stderr_lines == [EMPTY_LINE_NOTE] * 2
     _, match = server.wait_for(r"^client (\S+) left \(sent exit\)$")
     # The server received exactly three messages, none of them empty.
     assert said(server, match.group(1)) == ['1 bytes: "a"', '1 bytes: "b"', '4 bytes: "exit"']
@@ -280,21 +274,20 @@ def test_empty_lines_are_not_sent_on_the_wire(lab):
     client.wait()
     assert wire == [b"one", b"two", b"exit"]  # no newlines, no empty message; EOF on stdin became "exit"
     assert client.stdout_lines == ["连接成功", "ONE", "TWO"]
-    assert len(client.stderr_lines) == 2
+    assert client.stderr_lines == [EMPTY_LINE_NOTE, EMPTY_LINE_NOTE, END_OF_INPUT_NOTE]
 
 
 def test_the_client_prompts_only_on_a_terminal(lab, server):
     controller, terminal = os.openpty()
     try:
-        client = subprocess.Popen([program(LESSON, "client"), "127.0.0.1", str(server.port), *CLIENT_WAITS],
-                                  stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        client = lab.start(LESSON, "client", "127.0.0.1", str(server.port), *CLIENT_WAITS, stdin=terminal)
         os.write(controller, b"hi\nexit\n")
-        out, err = client.communicate(timeout=WAIT_SECONDS)
+        client.wait()
     finally:
         os.close(controller)
         os.close(terminal)
-    assert client.returncode == 0, err
-    assert out.decode() == "连接成功\n请输入发送的消息: HI\n请输入发送的消息: "
+    assert client.returncode == 0, client.stderr
+    assert client.stdout_bytes.decode() == "连接成功\n请输入发送的消息: HI\n请输入发送的消息: "
 
 
 def test_the_client_reports_a_server_that_vanished(lab):
@@ -419,7 +412,68 @@ def test_port_already_taken_is_a_clear_bind_error(lab, name):
     assert result.stderr.strip() == f"{name}: bind: Address already in use"
 
 
-# --- torture and load (issue 6) ----------------------------------------------------------
+# --- the client's bounded waits -------------------------------------------------------------
+
+def test_the_client_goes_on_without_a_greeting_and_reports_a_silent_server(lab):
+    # A server written here: no greeting (like 004's), answers the first message, then is silent.
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        listener.settimeout(WAIT_SECONDS)
+        client = lab.start(LESSON, "client", "127.0.0.1", str(listener.getsockname()[1]),
+                           "--greeting", seconds_arg(0.2), "--wait", seconds_arg(0.5),
+                           stdin="hello\nanyone?\n")
+        conn, _ = listener.accept()
+        with conn:
+            conn.settimeout(WAIT_SECONDS)
+            assert conn.recv(1024) == b"hello"  # sent once the greeting wait was over
+            conn.sendall(b"HELLO")
+            assert conn.recv(1024) == b"anyone?"
+            client.wait()  # no answer: the client gives up by itself
+    assert client.returncode == 1
+    assert client.stdout_lines == ["HELLO"]
+    assert client.stderr_lines == [f"client: no reply within {float(seconds_arg(0.5)):g} s"]
+
+
+# --- one client cannot hold the iterative server (--idle-timeout) ---------------------------
+
+def test_an_idle_client_is_dropped_and_the_next_one_served(lab):
+    server = lab.server(LESSON, "server", "127.0.0.1", "0", "--idle-timeout", seconds_arg(1))
+    started = time.monotonic()
+    idle = Peer(server.port).greeted()  # then says nothing
+    expect_served(server, server.port)  # waits in the queue until the idle one is dropped
+    assert time.monotonic() - started >= scaled(1)
+    idle.expect_closed()
+    assert (f"client {idle.name} left (dropped: sent nothing for {seconds_arg(1)} s, --idle-timeout)"
+            in server.stdout_lines)
+
+
+def test_a_client_that_does_not_read_is_dropped_and_the_next_one_served(lab):
+    server = lab.server(LESSON, "server", "127.0.0.1", "0", "--idle-timeout", seconds_arg(1))
+    with socket.socket() as stalled:
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # fills sooner
+        stalled.settimeout(WAIT_SECONDS)
+        stalled.connect(("127.0.0.1", server.port))
+        port = stalled.getsockname()[1]
+
+        def flood():  # more than every buffer on the way holds: the server's send() stalls
+            with contextlib.suppress(OSError):  # reset by the server once it gives up
+                stalled.sendall(b"x" * (32 * 1024 * 1024))
+
+        sender = threading.Thread(target=flood)
+        sender.start()
+        try:
+            server.wait_for(rf"^client 127\.0\.0\.1:{port} left \(dropped: read nothing for "
+                            rf"{re.escape(seconds_arg(1))} s, --idle-timeout\)$")
+            expect_served(server, server.port)
+        finally:
+            sender.join(WAIT_SECONDS)
+        assert not sender.is_alive()
+
+
+# --- torture (@pytest.mark.torture): load, dying clients, signals, SIGPIPE and EINTR -----
+# CTest runs these apart, as 03_loop_server_torture (pytest -m torture); the lesson's claims
+# are the tests above, and the client's bounded waits below.
 
 def idle_counts(server, threaded):
     """The server's thread and fd counts when idle, measured after one client came and went
@@ -441,6 +495,7 @@ def echo_replies(lines):
     return b"".join(line.upper() + b"\n" for line in lines)
 
 
+@pytest.mark.torture
 def test_threaded_server_200_clients_200_messages_each(lab):
     import selectors
     server = lab.server(LESSON, "threaded_server")
@@ -543,11 +598,12 @@ def die_at_random_point(lab, server, rng, kind):
     return {"recv returned 0"}
 
 
+@pytest.mark.torture
 @pytest.mark.parametrize("name", SERVERS)
-def test_100_clients_dying_at_random_points_leak_nothing(lab, name):
+def test_100_clients_dying_at_random_points_leak_nothing(lab, name, seeded_rng):
     server = lab.server(LESSON, name)
     idle_threads, idle_fds = idle_counts(server, threaded=name == "threaded_server")
-    rng = random.Random(100)
+    rng = seeded_rng
     kinds = ["sigkill"] * 15 + ["vanish"] * 15 + ["rst"] * 25 + ["half_close"] * 20 + ["fin"] * 15 + ["long"] * 10
     rng.shuffle(kinds)
     for number, kind in enumerate(kinds, start=1):
@@ -562,6 +618,7 @@ def test_100_clients_dying_at_random_points_leak_nothing(lab, name):
 
 # --- signals, SIGPIPE and EINTR ----------------------------------------------------------
 
+@pytest.mark.torture
 @pytest.mark.parametrize("name", SERVERS)
 def test_signals_during_io_do_not_disturb_the_server(lab, name):
     server = lab.server(LESSON, name)
@@ -592,6 +649,7 @@ def test_signals_during_io_do_not_disturb_the_server(lab, name):
     assert server.stop().stderr == ""  # all of it read: nothing to report
 
 
+@pytest.mark.torture
 @pytest.mark.parametrize("name", SERVERS)
 def test_writing_to_a_client_that_is_gone_is_not_fatal(lab, name):
     # The classic SIGPIPE: the client sends many lines and closes without reading. The
@@ -617,27 +675,24 @@ def test_writing_to_a_client_that_is_gone_is_not_fatal(lab, name):
     expect_served(server, server.port)
 
 
+@pytest.mark.torture
 @pytest.mark.parametrize("name", SERVERS)
-def test_a_closed_log_pipe_is_not_fatal(name):
+def test_a_closed_log_pipe_is_not_fatal(lab, name):
     # Whoever reads the server's stdout goes away: writing a log line then raises SIGPIPE.
-    server = subprocess.Popen([program(LESSON, name), "127.0.0.1", "0"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        port = int(server.stdout.readline().decode().rsplit(":", 1)[1])
-        server.stdout.close()
-        for _ in range(2):  # each session writes log lines into the broken pipe
-            peer = Peer(port).greeted()
-            assert peer.ask(b"anyone reading the log?") == b"ANYONE READING THE LOG?"
-            peer.send(b"exit")
-            peer.expect_closed()
-            peer.close()
-        assert server.poll() is None
-    finally:
-        server.kill()
-        _, err = server.communicate()
-    assert not any(marker.encode() in err for marker in ("Sanitizer", "runtime error"))
+    server = lab.server(LESSON, name, head=1)  # `server | head -1`
+    for _ in range(2):  # each session writes log lines into the broken pipe
+        peer = Peer(server.port).greeted()
+        assert peer.ask(b"anyone reading the log?") == b"ANYONE READING THE LOG?"
+        peer.send(b"exit")
+        peer.expect_closed()
+        peer.close()
+    assert server.popen.poll() is None
+    server.popen.kill()
+    server.stop()
+    assert not any(marker in server.stderr for marker in ("Sanitizer", "runtime error"))
 
 
+@pytest.mark.torture
 @pytest.mark.parametrize("name", SERVERS)
 def test_interrupted_calls_are_restarted(lab, name, eintr_env):
     server = lab.server(LESSON, name, "127.0.0.1", "0", env=eintr_env(program(LESSON, name)))
@@ -647,7 +702,7 @@ def test_interrupted_calls_are_restarted(lab, name, eintr_env):
                          stdin=f"client {number}\n" + "x" * BUF_SIZE + "\nlast\n")
         assert client.returncode == 0, client.stderr
         assert client.stdout_lines == ["连接成功", f"CLIENT {number}", "X" * BUF_SIZE, "LAST"]
-        assert client.stderr_lines == [EINTR_ANNOUNCEMENT]
+        assert client.stderr_lines == [EINTR_ANNOUNCEMENT, END_OF_INPUT_NOTE]
     peer = Peer(server.port).greeted()
     peer.send(b"exit")
     peer.expect_closed()
@@ -656,40 +711,17 @@ def test_interrupted_calls_are_restarted(lab, name, eintr_env):
     assert server.stop().stderr_lines == [EINTR_ANNOUNCEMENT]  # and no accept error
 
 
-# --- the client's bounded waits -------------------------------------------------------------
-
-def test_the_client_goes_on_without_a_greeting_and_reports_a_silent_server(lab):
-    # A server written here: no greeting (like 004's), answers the first message, then is silent.
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(1)
-        listener.settimeout(WAIT_SECONDS)
-        client = lab.start(LESSON, "client", "127.0.0.1", str(listener.getsockname()[1]),
-                           "--greeting", seconds_arg(0.2), "--wait", seconds_arg(0.5),
-                           stdin="hello\nanyone?\n")
-        conn, _ = listener.accept()
-        with conn:
-            conn.settimeout(WAIT_SECONDS)
-            assert conn.recv(1024) == b"hello"  # sent once the greeting wait was over
-            conn.sendall(b"HELLO")
-            assert conn.recv(1024) == b"anyone?"
-            client.wait()  # no answer: the client gives up by itself
-    assert client.returncode == 1
-    assert client.stdout_lines == ["HELLO"]
-    assert client.stderr_lines == [f"client: no reply within {float(seconds_arg(0.5)):g} s"]
-
-
-# --- hostile peers (issue 12): out of descriptors, idle clients, clients that do not read ----
+# --- torture: out of descriptors (the accept loop backs off, never spins) ---------------------
 
 BACKED_OFF = "accept: Too many open files (retrying every 100 ms; said once per burst)"
 
 
+@pytest.mark.torture
 def test_threaded_server_out_of_descriptors_backs_off_and_serves_again(lab):
     # The issue's attack: a descriptor limit of 128 and 300 connections that send nothing. The
     # first ~120 each hold a thread and a descriptor; then every accept() fails with EMFILE,
     # and a loop that retried at once would spin at 100 % CPU, writing megabytes of log.
-    linked = subprocess.run(["ldd", program(LESSON, "threaded_server")], capture_output=True, text=True).stdout
-    if "libubsan" in linked:
+    if any("libubsan" in library for library in linked_libraries(program(LESSON, "threaded_server"))):
         # UBSan checks the vptr of each new thread's std::thread::_State by writing the memory
         # into a pipe(); with no descriptor left, pipe() fails and it reports a valid object as
         # invalid, then aborts: a false report that no suppression reaches (the type is unread).
@@ -726,6 +758,7 @@ def test_threaded_server_out_of_descriptors_backs_off_and_serves_again(lab):
     assert server.stderr_lines == ["threaded_server: " + BACKED_OFF]
 
 
+@pytest.mark.torture
 def test_iterative_server_out_of_descriptors_backs_off_and_serves_again(lab):
     # It holds one client at a time, so 128 descriptors never run out: the limit falls to what
     # it holds now, and the clients queue behind a failing accept().
@@ -736,37 +769,3 @@ def test_iterative_server_out_of_descriptors_backs_off_and_serves_again(lab):
     assert log_bytes < 10_000, server.stderr[:500]
     expect_served(server, server.port)
     assert server.stderr_lines == ["server: " + BACKED_OFF]
-
-
-def test_an_idle_client_is_dropped_and_the_next_one_served(lab):
-    server = lab.server(LESSON, "server", "127.0.0.1", "0", "--idle-timeout", seconds_arg(1))
-    started = time.monotonic()
-    idle = Peer(server.port).greeted()  # then says nothing
-    expect_served(server, server.port)  # waits in the queue until the idle one is dropped
-    assert time.monotonic() - started >= scaled(1)
-    idle.expect_closed()
-    assert (f"client {idle.name} left (dropped: sent nothing for {seconds_arg(1)} s, --idle-timeout)"
-            in server.stdout_lines)
-
-
-def test_a_client_that_does_not_read_is_dropped_and_the_next_one_served(lab):
-    server = lab.server(LESSON, "server", "127.0.0.1", "0", "--idle-timeout", seconds_arg(1))
-    with socket.socket() as stalled:
-        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # fills sooner
-        stalled.settimeout(WAIT_SECONDS)
-        stalled.connect(("127.0.0.1", server.port))
-        port = stalled.getsockname()[1]
-
-        def flood():  # more than every buffer on the way holds: the server's send() stalls
-            with contextlib.suppress(OSError):  # reset by the server once it gives up
-                stalled.sendall(b"x" * (32 * 1024 * 1024))
-
-        sender = threading.Thread(target=flood)
-        sender.start()
-        try:
-            server.wait_for(rf"^client 127\.0\.0\.1:{port} left \(dropped: read nothing for "
-                            rf"{re.escape(seconds_arg(1))} s, --idle-timeout\)$")
-            expect_served(server, server.port)
-        finally:
-            sender.join(WAIT_SECONDS)
-        assert not sender.is_alive()

@@ -6,18 +6,16 @@ replies must be exactly the consecutive 1024-byte pieces of that real output.
 
 import os
 import pty
-import random
 import re
 import signal
 import socket
-import struct
-import subprocess
 import time
 
 import pytest
 
-from conftest import (EINTR_ANNOUNCEMENT, WAIT_SECONDS, accept_loop_cost, escaping_command, ignores_signal,
-                      log_reader_gone, out_of_descriptors, processes_running, program, scaled, seconds_arg, wait_until)
+from conftest import (EINTR_ANNOUNCEMENT, KEEP_OPEN, WAIT_SECONDS, accept_loop_cost, escaping_command, ignores_signal,
+                      log_reader_gone, out_of_descriptors, processes_running, program, recv_exact, reset, scaled,
+                      seconds_arg, sh, wait_until)
 
 LESSON = "04_remote_cmd"
 RECV_HEADER = re.compile(r"^recv\(1024\) -> (\d+) bytes:$")
@@ -34,12 +32,6 @@ def start_server(lab, host="127.0.0.1", *options, env=None):
     if "--timeout" not in options:
         options = ("--timeout", seconds_arg(60), *options)
     return lab.server(LESSON, "server", host, "0", *options, env=env)
-
-
-def real_output(command):
-    """What the command prints here: stdout then stderr, as the server sends it."""
-    done = subprocess.run(["/bin/sh", "-c", command], stdin=subprocess.DEVNULL, capture_output=True, check=False)
-    return done.stdout + done.stderr
 
 
 def replies(client_stdout):
@@ -70,16 +62,11 @@ def children(pid):
 def ask(sock, command, size):
     """A Python client: send a command, read exactly `size` bytes of reply."""
     sock.sendall(command)
-    reply = b""
-    while len(reply) < size:
-        chunk = sock.recv(size - len(reply))
-        assert chunk, f"server closed after {reply!r}"
-        reply += chunk
-    return reply
+    return recv_exact(sock, size)
 
 
 def test_a_long_output_spills_into_the_next_reply_every_time(lab):
-    expected = real_output("seq 1 1000")
+    expected = sh("seq 1 1000").output
     assert len(expected) > 2048
     server = start_server(lab)
     for attempt in range(10):
@@ -99,7 +86,7 @@ def test_stdout_then_stderr_raw_and_no_deadlock_on_a_full_stderr_pipe(lab):
         assert ask(sock, b"echo err >&2; echo out", 8) == b"out\nerr\n"
         # 200 kB on stderr before any stdout: reading stdout first would deadlock (pipe holds 64 KiB)
         command = "head -c 200000 /dev/zero | tr '\\0' e >&2; echo done"
-        expected = real_output(command)
+        expected = sh(command).output
         assert ask(sock, command.encode(), len(expected)) == expected
     server.wait_for(r"ran \"head .*\": 5 bytes stdout, 200000 bytes stderr, exit status 0$")
 
@@ -146,19 +133,15 @@ def test_at_a_terminal_quit_or_ctrl_d_ends_the_client(lab, keys):
     # start of a line into end of input.
     server = start_server(lab)
     controller, terminal = pty.openpty()
-    client = subprocess.Popen([program(LESSON, "client"), "127.0.0.1", str(server.port), *PATIENT],
-                              stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    client = lab.start(LESSON, "client", "127.0.0.1", str(server.port), *PATIENT, stdin=terminal)
     os.close(terminal)
     try:
         os.write(controller, b"echo hi\n" + keys)  # the terminal holds the keys until the client reads
-        out, err = client.communicate(timeout=WAIT_SECONDS)
+        client.wait()
     finally:
-        if client.poll() is None:
-            client.kill()
-            client.wait()
         os.close(controller)
-    assert (client.returncode, err) == (0, b"")
-    assert out == b">> recv(1024) -> 3 bytes:\nhi\n\n>> "  # a prompt, the reply, a prompt, and the end
+    assert (client.returncode, client.stderr_bytes) == (0, b"")
+    assert client.stdout_bytes == b">> recv(1024) -> 3 bytes:\nhi\n\n>> "  # a prompt, the reply, a prompt, and the end
 
 
 @pytest.mark.parametrize("address", ["0.0.0.0", "192.0.2.1", "10.0.0.1"])
@@ -265,37 +248,6 @@ def test_a_background_child_does_not_hold_the_reply_back(lab):
     server.wait_for(r'ran "sleep 60 & echo hi; exit 3": 3 bytes stdout, 0 bytes stderr, exit status 3$')
 
 
-def start_raw_client(port, command):
-    """The real client with a stdin we keep open, so it stays alive until we kill it."""
-    client = subprocess.Popen([program(LESSON, "client"), "127.0.0.1", str(port), *PATIENT], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    client.stdin.write(command + b"\n")
-    client.stdin.flush()
-    return client
-
-
-def test_a_client_killed_while_a_large_output_is_sent(lab):
-    server = start_server(lab)
-    baseline = server.fd_count()
-    # ~11 MB: far more than the socket buffers hold, so the server is still inside send()
-    client = start_raw_client(server.port, b"seq 1 1500000")
-    try:
-        assert client.stdout.readline() == b">> seq 1 1500000\n"
-        assert client.stdout.readline() == b"recv(1024) -> 1024 bytes:\n"
-        server.wait_for(r"ran \"seq 1 1500000\": \d+ bytes stdout")
-        client.send_signal(signal.SIGKILL)
-    finally:
-        client.kill()
-        client.wait()
-        client.stdout.close()
-        client.stdin.close()
-    server.wait_for(r"^server: send to 127\.0\.0\.1:\d+: (Connection reset by peer|Broken pipe)$", stream="stderr")
-    after = lab.run(LESSON, "client", "127.0.0.1", str(server.port), *PATIENT, stdin="echo still here\n")
-    assert replies(after.stdout) == [("echo still here", b"still here\n")]
-    assert server.popen.poll() is None
-    wait_until(lambda: server.fd_count() == baseline, "the server's fd count to return to baseline")
-
-
 def test_bad_arguments_exit_2_with_usage(lab):
     for name, args in [("client", ["127.0.0.1", "abc"]), ("client", ["--wait", "0"]), ("client", ["--wait"]),
                        ("client", ["a", "1", "b"]), ("server", ["127.0.0.1", "-1"]),
@@ -307,163 +259,6 @@ def test_help_prints_usage_and_exits_0(lab):
     for name in ("server", "client"):
         lab.expect_help(LESSON, name)
     assert "exit, quit or Ctrl-D (end of input) ends the client" in lab.expect_help(LESSON, "client").stdout
-
-
-# ---------------------------------------------------------------- torture (issue 6)
-
-BIG = "seq 1 700000"  # ~4.9 MB: more than the server's largest send buffer (tcp_wmem max 4 MiB)
-
-
-def connect(port, small_receive_buffer=False):
-    sock = socket.socket()
-    if small_receive_buffer:  # the server's reply piles up in its own send buffer: it stays inside send()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
-    sock.settimeout(WAIT_SECONDS)
-    sock.connect(("127.0.0.1", port))
-    return sock
-
-
-def reset(sock):
-    """close() with SO_LINGER 0: the kernel sends RST instead of FIN."""
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    sock.close()
-
-
-def read_some(sock, count):
-    got = 0
-    while got < count:
-        chunk = sock.recv(min(65536, count - got))
-        if not chunk:
-            break
-        got += len(chunk)
-
-
-def dies_at_once_with_fin(port, rng):
-    connect(port).close()
-
-
-def dies_at_once_with_rst(port, rng):
-    reset(connect(port))
-
-
-def dies_mid_command(port, rng):
-    sock = connect(port)
-    sock.sendall(b"echo partial"[:rng.randrange(1, 12)])
-    reset(sock)
-
-
-def never_reads_the_reply(port, rng):
-    with connect(port) as sock:
-        sock.sendall(b"echo unread")
-
-
-def dies_mid_reply(port, rng):
-    sock = connect(port, small_receive_buffer=True)
-    sock.sendall(BIG.encode())
-    read_some(sock, rng.randrange(0, 300000))
-    if rng.random() < 0.5:
-        reset(sock)
-    else:
-        sock.close()  # unread data: the kernel answers with RST all the same
-
-
-def half_closes_and_reads_everything(port, rng):
-    with connect(port) as sock:
-        sock.sendall(b"echo half")
-        sock.shutdown(socket.SHUT_WR)
-        reply = b""
-        while chunk := sock.recv(4096):
-            reply += chunk
-    assert reply == b"half\n"
-
-
-def real_client_killed_mid_reply(port, rng):
-    client = start_raw_client(port, BIG.encode())
-    try:
-        for _ in range(2 + rng.randrange(0, 100)):  # ">> seq ...", "recv(1024) ...", some of the reply
-            client.stdout.readline()
-    finally:
-        client.kill()
-        client.wait()
-        client.stdout.close()
-        client.stdin.close()
-
-
-DEATHS = [dies_at_once_with_fin, dies_at_once_with_rst, dies_mid_command, never_reads_the_reply,
-          dies_mid_reply, half_closes_and_reads_everything, real_client_killed_mid_reply]
-
-
-def test_torture_100_clients_dying_at_random_points(lab):
-    server = start_server(lab)
-    pid = server.popen.pid
-    baseline = server.fd_count()
-    rng = random.Random(20261125)
-    deaths = [rng.choice(DEATHS) for _ in range(100)]
-    for death in deaths:
-        death(server.port, rng)
-    # a good client afterwards is served exactly as before, mix-up included
-    expected = real_output("seq 1 1000")
-    client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), *PATIENT, stdin="seq 1 1000\necho hi\n")
-    assert replies(client.stdout) == [("seq 1 1000", expected[:1024]), ("echo hi", expected[1024:2048])]
-    assert server.popen.poll() is None, "the server died"
-    wait_until(lambda: server.fd_count() == baseline, f"the server's fd count to return to {baseline}")
-    assert children(pid) == []
-    # the SIGPIPE provocations did happen: sends into connections the client had reset
-    assert deaths.count(dies_mid_reply) + deaths.count(real_client_killed_mid_reply) >= 10
-    assert re.search(r"^server: send to \S+: (Connection reset by peer|Broken pipe)$", server.stderr, re.M)
-
-
-def test_signals_during_io_do_not_disturb_a_reply(lab):
-    # SIGSTOP/SIGCONT and default-ignored signals while the server runs a command and sends
-    # ~4.9 MB: every byte still arrives, in order (EINTR is restarted everywhere).
-    server = start_server(lab)
-    expected = real_output(BIG)
-    with connect(server.port, small_receive_buffer=True) as sock:
-        sock.sendall(BIG.encode())
-        sock.shutdown(socket.SHUT_WR)  # the reply ends when the server closes
-        def disturb():
-            for signum in (signal.SIGSTOP, signal.SIGCONT, signal.SIGWINCH, signal.SIGURG, signal.SIGCHLD):
-                os.kill(server.popen.pid, signum)
-        reply = bytearray()
-        try:
-            for _ in range(20):  # while the command runs: the server is in poll()/read() on the pipes
-                disturb()
-            chunks = 0
-            while chunk := sock.recv(65536):  # while it sends: the server is in send()
-                reply += chunk
-                chunks += 1
-                if chunks % 8 == 0:
-                    disturb()
-        finally:
-            os.kill(server.popen.pid, signal.SIGCONT)
-    assert bytes(reply) == expected
-    assert server.popen.poll() is None
-
-
-def test_interrupted_calls_are_restarted(lab, eintr_env):
-    # harness/eintr_shim.c fails every other accept4/recv/send/poll in server and client with
-    # EINTR, as a signal arriving during the call would: the replies are exactly the normal
-    # ones, and the server serves a second client. (The shim leaves the commands alone.)
-    long_output = real_output("seq 1 1000")
-    server = start_server(lab, env=eintr_env(program(LESSON, "server")))
-    client_env = eintr_env(program(LESSON, "client"))
-    first = lab.run(LESSON, "client", "127.0.0.1", str(server.port), *PATIENT, stdin="seq 1 1000\necho hi\n", env=client_env)
-    second = lab.run(LESSON, "client", "127.0.0.1", str(server.port), *SHORT_WAIT,
-                     stdin="true\necho after\n", env=client_env)
-    for client in (first, second):
-        assert client.returncode == 0, client.stderr
-        assert client.stderr_lines == [EINTR_ANNOUNCEMENT]  # the shim really ran
-    assert replies(first.stdout) == [("seq 1 1000", long_output[:1024]), ("echo hi", long_output[1024:2048])]
-    assert replies(second.stdout) == [("true", None), ("echo after", b"after\n")]
-    server.wait_for(r"ran \"echo after\": 6 bytes stdout, 0 bytes stderr, exit status 0$")
-    # The first client leaves the rest of seq's output unread, so its close sends a reset (RST).
-    # The client does not wait for the reply to `echo hi` (seq's leftover already fills its
-    # recv), so the reset reaches the server either in its send of "hi\n" or, if that send was
-    # done first, in its next recv. That one report; nothing else may go wrong.
-    server.wait_for(r"^server: (send to|recv from) 127\.0\.0\.1:\d+: Connection reset by peer$", stream="stderr")
-    reports = server.stop().stderr_lines  # all of it read, so "nothing else" is really checked
-    assert reports[0] == EINTR_ANNOUNCEMENT
-    assert len(reports) == 2, reports
 
 
 # ---------------------------------------------------------------- hostile peers and hard stops (issue 12)
@@ -499,23 +294,6 @@ def test_descendants_that_left_the_process_group_are_killed_too(lab, unique_slee
     assert children(server.popen.pid) == []
 
 
-@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_stopping_the_server_mid_command_leaves_nothing_behind(lab, unique_sleep, stop):
-    a, b = unique_sleep(), unique_sleep()
-    command = f"setsid sleep {a} & sleep {b}"
-    server = start_server(lab)
-    if ignores_signal(server.popen.pid, stop):  # a shell's background job starts with SIGINT ignored
-        pytest.skip(f"the server inherited {stop.name} ignored")
-    with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
-        sock.sendall(command.encode())
-        wait_until(lambda: processes_running("sleep", a) and processes_running("sleep", b), "both sleeps run")
-        server.signal(stop)
-        server.wait()
-    assert server.returncode == -stop  # it still stops as that signal says, once the command is gone
-    assert processes_running("sleep", a) == processes_running("sleep", b) == []
-    assert processes_running("/bin/sh", "-c", command) == processes_running("sh", "-c", command) == []
-
-
 def test_commands_inherit_no_socket(lab):
     server = start_server(lab)
     with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
@@ -527,28 +305,6 @@ def test_commands_inherit_no_socket(lab):
     descriptors = [line.split(b" -> ") for line in listing.splitlines() if b" -> " in line]
     assert [fd.split()[-1] for fd, _ in descriptors] == [b"0", b"1", b"2"], listing
     assert b"socket:" not in listing
-
-
-def test_out_of_descriptors_the_accept_loop_backs_off_and_serves_again(lab):
-    # No descriptor left for accept() (EMFILE), 20 clients queued: the loop must not spin.
-    server = start_server(lab)
-    with out_of_descriptors(server):
-        cpu, log_bytes = accept_loop_cost(server)
-    assert cpu < 0.10, f"{cpu:.0%} of a CPU while accept() failed"
-    assert log_bytes < 10_000, server.stderr[:500]
-    assert server.stderr_lines == ["server: accept: Too many open files (retrying every 100 ms; said once per burst)"]
-    client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), *PATIENT, stdin="echo served again\n")
-    assert replies(client.stdout) == [("echo served again", b"served again\n")]
-
-
-def test_a_log_reader_that_goes_away_does_not_kill_the_server():
-    # `server | head -1`: head exits after the ready line; the server's next log line meets
-    # EPIPE, and SIGPIPE at its default would kill it (exit status 141 in a shell).
-    with log_reader_gone(LESSON, "--timeout", seconds_arg(60)) as (server, port):
-        for attempt in range(2):
-            with socket.create_connection(("127.0.0.1", port), timeout=WAIT_SECONDS) as sock:
-                assert ask(sock, b"echo alive", 6) == b"alive\n", attempt
-        assert server.poll() is None
 
 
 def test_terminal_control_bytes_in_a_command_are_escaped_in_the_log(lab):
@@ -583,3 +339,225 @@ def test_a_client_that_does_not_read_its_reply_is_dropped_and_the_next_one_serve
                         r"\(--idle-timeout\): dropped$", stream="stderr")
         client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), *PATIENT, stdin="echo next\n")
         assert replies(client.stdout) == [("echo next", b"next\n")]
+
+
+# -----------------------------------------------------------------------------------------------
+# Torture: load, signals, EINTR and hostile peers (@pytest.mark.torture). The promises above
+# must also hold under these; CTest runs them apart, as NN_name_torture (pytest -m torture).
+
+
+def start_raw_client(lab, port, command, lines):
+    """The real client with a stdin we keep open, so it stays alive until we kill it; we read
+    `lines` lines of its output, then no more, so it stalls writing the rest (and stops reading
+    its socket). Returns once those lines are in."""
+    client = lab.start(LESSON, "client", "127.0.0.1", str(port), *PATIENT, stdin=KEEP_OPEN, stop_reading_after=lines)
+    client.write(command + b"\n")
+    wait_until(lambda: len(client.stdout_lines) == lines or client.popen.poll() is not None,
+               f"{lines} lines from the client")
+    return client
+
+
+@pytest.mark.torture
+def test_a_client_killed_while_a_large_output_is_sent(lab):
+    server = start_server(lab)
+    baseline = server.fd_count()
+    # ~11 MB: far more than the socket buffers hold, so the server is still inside send()
+    client = start_raw_client(lab, server.port, b"seq 1 1500000", lines=2)
+    assert client.stdout_bytes == b">> seq 1 1500000\nrecv(1024) -> 1024 bytes:\n"
+    server.wait_for(r"ran \"seq 1 1500000\": \d+ bytes stdout")
+    client.signal(signal.SIGKILL)
+    client.stop()
+    server.wait_for(r"^server: send to 127\.0\.0\.1:\d+: (Connection reset by peer|Broken pipe)$", stream="stderr")
+    after = lab.run(LESSON, "client", "127.0.0.1", str(server.port), *PATIENT, stdin="echo still here\n")
+    assert replies(after.stdout) == [("echo still here", b"still here\n")]
+    assert server.popen.poll() is None
+    wait_until(lambda: server.fd_count() == baseline, "the server's fd count to return to baseline")
+
+
+BIG = "seq 1 700000"  # ~4.9 MB: more than the server's largest send buffer (tcp_wmem max 4 MiB)
+
+
+def connect(port, small_receive_buffer=False):
+    sock = socket.socket()
+    if small_receive_buffer:  # the server's reply piles up in its own send buffer: it stays inside send()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
+    sock.settimeout(WAIT_SECONDS)
+    sock.connect(("127.0.0.1", port))
+    return sock
+
+
+def read_some(sock, count):
+    got = 0
+    while got < count:
+        chunk = sock.recv(min(65536, count - got))
+        if not chunk:
+            break
+        got += len(chunk)
+
+
+def dies_at_once_with_fin(lab, port, rng):
+    connect(port).close()
+
+
+def dies_at_once_with_rst(lab, port, rng):
+    reset(connect(port))
+
+
+def dies_mid_command(lab, port, rng):
+    sock = connect(port)
+    sock.sendall(b"echo partial"[:rng.randrange(1, 12)])
+    reset(sock)
+
+
+def never_reads_the_reply(lab, port, rng):
+    with connect(port) as sock:
+        sock.sendall(b"echo unread")
+
+
+def dies_mid_reply(lab, port, rng):
+    sock = connect(port, small_receive_buffer=True)
+    sock.sendall(BIG.encode())
+    read_some(sock, rng.randrange(0, 300000))
+    if rng.random() < 0.5:
+        reset(sock)
+    else:
+        sock.close()  # unread data: the kernel answers with RST all the same
+
+
+def half_closes_and_reads_everything(lab, port, rng):
+    with connect(port) as sock:
+        sock.sendall(b"echo half")
+        sock.shutdown(socket.SHUT_WR)
+        reply = b""
+        while chunk := sock.recv(4096):
+            reply += chunk
+    assert reply == b"half\n"
+
+
+def real_client_killed_mid_reply(lab, port, rng):
+    # ">> seq ...", "recv(1024) ...", some of the reply
+    client = start_raw_client(lab, port, BIG.encode(), lines=2 + rng.randrange(0, 100))
+    client.signal(signal.SIGKILL)
+    client.stop()
+
+
+DEATHS = [dies_at_once_with_fin, dies_at_once_with_rst, dies_mid_command, never_reads_the_reply,
+          dies_mid_reply, half_closes_and_reads_everything, real_client_killed_mid_reply]
+
+
+@pytest.mark.torture
+def test_torture_100_clients_dying_at_random_points(lab, seeded_rng):
+    server = start_server(lab)
+    pid = server.popen.pid
+    baseline = server.fd_count()
+    rng = seeded_rng
+    deaths = [rng.choice(DEATHS) for _ in range(100)]
+    for death in deaths:
+        death(lab, server.port, rng)
+    # a good client afterwards is served exactly as before, mix-up included
+    expected = sh("seq 1 1000").output
+    client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), *PATIENT, stdin="seq 1 1000\necho hi\n")
+    assert replies(client.stdout) == [("seq 1 1000", expected[:1024]), ("echo hi", expected[1024:2048])]
+    assert server.popen.poll() is None, "the server died"
+    wait_until(lambda: server.fd_count() == baseline, f"the server's fd count to return to {baseline}")
+    assert children(pid) == []
+    # the SIGPIPE provocations did happen: sends into connections the client had reset
+    assert deaths.count(dies_mid_reply) + deaths.count(real_client_killed_mid_reply) >= 10
+    assert re.search(r"^server: send to \S+: (Connection reset by peer|Broken pipe)$", server.stderr, re.M)
+
+
+@pytest.mark.torture
+def test_signals_during_io_do_not_disturb_a_reply(lab):
+    # SIGSTOP/SIGCONT and default-ignored signals while the server runs a command and sends
+    # ~4.9 MB: every byte still arrives, in order (EINTR is restarted everywhere).
+    server = start_server(lab)
+    expected = sh(BIG).output
+    with connect(server.port, small_receive_buffer=True) as sock:
+        sock.sendall(BIG.encode())
+        sock.shutdown(socket.SHUT_WR)  # the reply ends when the server closes
+        def disturb():
+            for signum in (signal.SIGSTOP, signal.SIGCONT, signal.SIGWINCH, signal.SIGURG, signal.SIGCHLD):
+                os.kill(server.popen.pid, signum)
+        reply = bytearray()
+        try:
+            for _ in range(20):  # while the command runs: the server is in poll()/read() on the pipes
+                disturb()
+            chunks = 0
+            while chunk := sock.recv(65536):  # while it sends: the server is in send()
+                reply += chunk
+                chunks += 1
+                if chunks % 8 == 0:
+                    disturb()
+        finally:
+            os.kill(server.popen.pid, signal.SIGCONT)
+    assert bytes(reply) == expected
+    assert server.popen.poll() is None
+
+
+@pytest.mark.torture
+def test_interrupted_calls_are_restarted(lab, eintr_env):
+    # harness/eintr_shim.c fails every other accept4/recv/send/poll in server and client with
+    # EINTR, as a signal arriving during the call would: the replies are exactly the normal
+    # ones, and the server serves a second client. (The shim leaves the commands alone.)
+    long_output = sh("seq 1 1000").output
+    server = start_server(lab, env=eintr_env(program(LESSON, "server")))
+    client_env = eintr_env(program(LESSON, "client"))
+    first = lab.run(LESSON, "client", "127.0.0.1", str(server.port), *PATIENT, stdin="seq 1 1000\necho hi\n", env=client_env)
+    second = lab.run(LESSON, "client", "127.0.0.1", str(server.port), *SHORT_WAIT,
+                     stdin="true\necho after\n", env=client_env)
+    for client in (first, second):
+        assert client.returncode == 0, client.stderr
+        assert client.stderr_lines == [EINTR_ANNOUNCEMENT]  # the shim really ran
+    assert replies(first.stdout) == [("seq 1 1000", long_output[:1024]), ("echo hi", long_output[1024:2048])]
+    assert replies(second.stdout) == [("true", None), ("echo after", b"after\n")]
+    server.wait_for(r"ran \"echo after\": 6 bytes stdout, 0 bytes stderr, exit status 0$")
+    # The first client leaves the rest of seq's output unread, so its close sends a reset (RST).
+    # The client does not wait for the reply to `echo hi` (seq's leftover already fills its
+    # recv), so the reset reaches the server either in its send of "hi\n" or, if that send was
+    # done first, in its next recv. That one report; nothing else may go wrong.
+    server.wait_for(r"^server: (send to|recv from) 127\.0\.0\.1:\d+: Connection reset by peer$", stream="stderr")
+    reports = server.stop().stderr_lines  # all of it read, so "nothing else" is really checked
+    assert reports[0] == EINTR_ANNOUNCEMENT
+    assert len(reports) == 2, reports
+
+
+@pytest.mark.torture
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_stopping_the_server_mid_command_leaves_nothing_behind(lab, unique_sleep, stop):
+    a, b = unique_sleep(), unique_sleep()
+    command = f"setsid sleep {a} & sleep {b}"
+    server = start_server(lab)
+    if ignores_signal(server.popen.pid, stop):  # a shell's background job starts with SIGINT ignored
+        pytest.skip(f"the server inherited {stop.name} ignored")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
+        sock.sendall(command.encode())
+        wait_until(lambda: processes_running("sleep", a) and processes_running("sleep", b), "both sleeps run")
+        server.signal(stop)
+        server.wait()
+    assert server.returncode == -stop  # it still stops as that signal says, once the command is gone
+    assert processes_running("sleep", a) == processes_running("sleep", b) == []
+    assert processes_running("/bin/sh", "-c", command) == processes_running("sh", "-c", command) == []
+
+
+@pytest.mark.torture
+def test_out_of_descriptors_the_accept_loop_backs_off_and_serves_again(lab):
+    # No descriptor left for accept() (EMFILE), 20 clients queued: the loop must not spin.
+    server = start_server(lab)
+    with out_of_descriptors(server):
+        cpu, log_bytes = accept_loop_cost(server)
+    assert cpu < 0.10, f"{cpu:.0%} of a CPU while accept() failed"
+    assert log_bytes < 10_000, server.stderr[:500]
+    assert server.stderr_lines == ["server: accept: Too many open files (retrying every 100 ms; said once per burst)"]
+    client = lab.run(LESSON, "client", "127.0.0.1", str(server.port), *PATIENT, stdin="echo served again\n")
+    assert replies(client.stdout) == [("echo served again", b"served again\n")]
+
+
+@pytest.mark.torture
+def test_a_log_reader_that_goes_away_does_not_kill_the_server():
+    # `server | head -1`: head exits after the ready line; the server's next log line meets
+    # EPIPE, and SIGPIPE at its default would kill it (exit status 141 in a shell).
+    with log_reader_gone(LESSON, "--timeout", seconds_arg(60)) as (server, port):
+        for attempt in range(2):
+            with socket.create_connection(("127.0.0.1", port), timeout=WAIT_SECONDS) as sock:
+                assert ask(sock, b"echo alive", 6) == b"alive\n", attempt
+        assert server.poll() is None

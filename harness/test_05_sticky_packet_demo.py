@@ -90,25 +90,6 @@ def test_each_case_gives_the_tutorials_bytes_every_time(lab, case, receives, rec
 
 
 @pytest.mark.parametrize("case, receives, recvs", CASES)
-def test_interrupted_calls_are_restarted_and_the_bytes_stay_the_tutorials(lab, eintr_env, case, receives, recvs):
-    # harness/eintr_shim.c fails every other accept/recv/send/poll with EINTR in both programs,
-    # as a signal arriving during the call would: the wait (poll + SO_RCVLOWAT) is resumed and
-    # every recv() still returns the tutorial's bytes.
-    for attempt in range(5):
-        server_lines, client_lines = run_pair(lab, case, eintr_env=eintr_env)
-        assert len(client_lines) == 4, client_lines  # the two sends, the segment count, close()
-        check_case(server_lines, client_lines, receives, recvs, attempt)
-
-
-def test_interrupted_udp_calls_are_restarted(lab, eintr_env):
-    for attempt in range(5):
-        server_lines, client_lines = run_pair(lab, "udp", eintr_env=eintr_env)
-        assert client_lines == UDP_SENDS
-        assert [re.sub(r" from 127\.0\.0\.1:\d+$", "", line) for line in server_lines] == [
-            'recvfrom(10) -> 5 bytes: "hello"', 'recvfrom(10) -> 5 bytes: "magic"'], f"attempt {attempt}"
-
-
-@pytest.mark.parametrize("case, receives, recvs", CASES)
 def test_the_wait_not_nagle_makes_it_deterministic(lab, case, receives, recvs):
     # A Python sender with TCP_NODELAY and a pause between its sends: the two pieces
     # surely travel separately, yet the server's output is the same, because it waits.
@@ -144,11 +125,6 @@ def nodelay_split(server_lines, client_lines):
 def test_with_nodelay_and_no_waiting_only_the_bytes_and_their_order_are_promised(lab):
     splits = {nodelay_split(*run_pair(lab, "nodelay")) for _ in range(20)}
     print("splits seen with TCP_NODELAY:", sorted(splits))
-
-
-def test_interrupted_calls_with_nodelay_still_deliver_the_bytes_in_order(lab, eintr_env):
-    for _ in range(5):
-        nodelay_split(*run_pair(lab, "nodelay", eintr_env=eintr_env))
 
 
 def test_udp_keeps_each_sendto_a_separate_datagram_every_time(lab):
@@ -264,3 +240,35 @@ def test_help_prints_usage_and_exits_0(lab):
     for name in ("server", "client"):
         lab.expect_help(LESSON, name)
     assert "[--wait SECONDS]" in lab.expect_help(LESSON, "server").stdout
+
+
+# -----------------------------------------------------------------------------------------------
+# Torture: load, signals, EINTR and hostile peers (@pytest.mark.torture). The promises above
+# must also hold under these; CTest runs them apart, as NN_name_torture (pytest -m torture).
+
+
+@pytest.mark.torture
+@pytest.mark.parametrize("case, receives, recvs", CASES)
+def test_interrupted_calls_are_restarted_and_the_bytes_stay_the_tutorials(lab, eintr_env, case, receives, recvs):
+    # harness/eintr_shim.c fails every other accept/recv/send/poll with EINTR in both programs,
+    # as a signal arriving during the call would: the wait (poll + SO_RCVLOWAT) is resumed and
+    # every recv() still returns the tutorial's bytes.
+    for attempt in range(5):
+        server_lines, client_lines = run_pair(lab, case, eintr_env=eintr_env)
+        assert len(client_lines) == 4, client_lines  # the two sends, the segment count, close()
+        check_case(server_lines, client_lines, receives, recvs, attempt)
+
+
+@pytest.mark.torture
+def test_interrupted_udp_calls_are_restarted(lab, eintr_env):
+    for attempt in range(5):
+        server_lines, client_lines = run_pair(lab, "udp", eintr_env=eintr_env)
+        assert client_lines == UDP_SENDS
+        assert [re.sub(r" from 127\.0\.0\.1:\d+$", "", line) for line in server_lines] == [
+            'recvfrom(10) -> 5 bytes: "hello"', 'recvfrom(10) -> 5 bytes: "magic"'], f"attempt {attempt}"
+
+
+@pytest.mark.torture
+def test_interrupted_calls_with_nodelay_still_deliver_the_bytes_in_order(lab, eintr_env):
+    for _ in range(5):
+        nodelay_split(*run_pair(lab, "nodelay", eintr_env=eintr_env))

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (EINTR_ANNOUNCEMENT, WAIT_SECONDS, Process, Server, program, scaled, seconds_arg,
+from conftest import (EINTR_ANNOUNCEMENT, WAIT_SECONDS, cpu_seconds, program, recv_exact, reset, scaled, seconds_arg,
                       wait_until)
 
 LESSON = "07_file_transfer"
@@ -37,16 +37,6 @@ def frame(body: bytes) -> bytes:
 
 def header(filename, size, digest="xxh3-128") -> bytes:
     return json.dumps({"filename": filename, "size": size, "digest": digest}).encode()
-
-
-def recv_exact(sock, size):
-    data = b""
-    while len(data) < size:
-        chunk = sock.recv(size - len(data))
-        if not chunk:
-            raise ConnectionError(f"closed after {len(data)} of {size} bytes")
-        data += chunk
-    return data
 
 
 def recv_frame(sock):
@@ -119,31 +109,6 @@ def test_file_arrives_byte_exact(lab, tmp_path, name):
     assert client.stderr == ""  # stderr is a pipe here: no progress bar
 
 
-def test_interrupted_calls_are_restarted(lab, tmp_path, eintr_env):
-    # harness/eintr_shim.c fails every other accept/recv/send with EINTR in server and client,
-    # as a signal arriving during the call would: two uploads in turn (4 MiB of random bytes,
-    # then a small file) still arrive byte for byte, and a third, corrupted one leaves nothing.
-    server, received = start_server(lab, tmp_path, env=eintr_env(program(LESSON, "server")))
-    files = {"random.bin": random.Random(7).randbytes(4 * 1024 * 1024), "bytes.bin": CONTENTS["bytes.bin"]}
-    for name, data in files.items():
-        source = tmp_path / name
-        source.write_bytes(data)
-        client = upload(lab, server, source, env=eintr_env(program(LESSON, "client")))
-        assert client.returncode == 0, client.stdout + client.stderr
-        assert client.stdout_lines[-1] == f"uploaded {name}: {len(data)} bytes, xxh3-128 {xxh128(data)}"
-        assert client.stderr_lines == [EINTR_ANNOUNCEMENT]  # the shim really ran
-        server.wait_for(rf'^saved "{name}" \({len(data)} bytes, xxh3-128 {xxh128(data)}\)$')
-        assert (received / name).read_bytes() == data
-    # All or nothing: an upload whose digest does not match leaves no file, not even a temporary one.
-    wrong = xxh128(b"something else")
-    verdict = raw_upload(server, "bad.bin", files["random.bin"], digest=wrong)
-    assert verdict == {"ok": False, "error": f"digest mismatch: client sent {wrong}, "
-                                             f"server received {xxh128(files['random.bin'])}"}
-    server.wait_for(r'^refused: "digest mismatch')
-    assert listing(received) == sorted(files)
-    assert server.stop().stderr_lines == [EINTR_ANNOUNCEMENT]
-
-
 def test_the_tutorial_programs_lose_a_last_line_quit(tmp_path):
     # The contrast: harness/tutorial_programs/ are the tutorial's file_receive.py and
     # file_send.py. A file whose last line is "quit" arrives cut short, and nobody says so.
@@ -163,20 +128,6 @@ def test_the_tutorial_programs_lose_a_last_line_quit(tmp_path):
         receiver.stdout.close()
     assert sender.returncode == 0 and receiver.returncode == 0  # both "succeeded" ...
     assert (tmp_path / "file").read_bytes() == b"first line\n"  # ... and the last line is gone
-
-
-def test_random_64_mib_file(lab, tmp_path):
-    server, received = start_server(lab, tmp_path)
-    data = random.Random(7).randbytes(64 * 1024 * 1024)
-    source = tmp_path / "random.bin"
-    source.write_bytes(data)
-    client = upload(lab, server, source)
-    assert client.returncode == 0, client.stdout + client.stderr
-    assert listing(received) == ["random.bin"]
-    assert (received / "random.bin").read_bytes() == data
-    assert client.stdout_lines[-1].endswith(xxh128(data))
-    for big in (source, received / "random.bin"):  # pytest keeps old tmp_paths: do not hoard 128 MiB
-        big.unlink()
 
 
 def test_progress_bar_on_request(lab, tmp_path):
@@ -280,29 +231,13 @@ def test_size_larger_than_the_data_that_came(lab, tmp_path):
     assert listing(received) == []
 
 
-def test_client_killed_mid_upload(lab, tmp_path):
-    server, received = start_server(lab, tmp_path)
-    huge = tmp_path / "huge.bin"  # 64 GiB of holes: reads as zeros, takes no disk space,
-    with open(huge, "wb") as f:   # and is far too big to finish before the kill below
-        f.truncate(64 << 30)
-    client = lab.start(LESSON, "client", str(huge), "127.0.0.1", str(server.port))
-    server.wait_for(r'^receiving "huge\.bin" \(68719476736 bytes\)$')
-    client.signal(signal.SIGKILL)
-    client.wait()
-    server.wait_for(r'^refused: "(connection closed|recv: Connection reset by peer) after \d+ of 68719476736 bytes"$')
-    assert listing(received) == []
-    assert raw_upload(server, "next.txt", b"next")["ok"] is True
-    assert listing(received) == ["next.txt"]
-
-
 def test_disk_write_failure_leaves_nothing(lab, tmp_path):
     # A file size limit (ulimit -f, RLIMIT_FSIZE) makes write() fail with EFBIG,
     # for root too; the server ignores SIGXFSZ, so it reports and serves on.
     received = tmp_path / "received"
     limit = 1024 * 1024
-    server = Server(["prlimit", f"--fsize={limit}", program(LESSON, "server"),
-                     "--dir", str(received), "127.0.0.1", "0"])
-    lab.started.append(server)
+    server = lab.server(LESSON, "server", "--dir", str(received), "127.0.0.1", "0",
+                        prefix=["prlimit", f"--fsize={limit}"])
     source = tmp_path / "big.bin"
     source.write_bytes(os.urandom(3 * limit))
     client = upload(lab, server, source)
@@ -378,63 +313,6 @@ def test_bad_arguments_exit_2_with_usage(lab, tmp_path):
     assert listing(tmp_path) == []  # a usage error creates no ./received
 
 
-# --- torture: uploads that die at random points ----------------------------------------------
-
-def dying_upload(server, rng, huge, lab):
-    """One upload that dies somewhere: returns nothing, leaves (it must) nothing behind."""
-    data = rng.randbytes(rng.randrange(1, 200_000))
-    wire = frame(header(f"t{rng.randrange(1000)}.bin", len(data)))
-    stage = rng.choice(["length", "header", "after-header", "body", "trailer", "kill"])
-    if stage == "kill":  # a real client process, SIGKILLed at a random moment
-        client = lab.start(LESSON, "client", str(huge), "127.0.0.1", str(server.port))
-        time.sleep(rng.uniform(0, 0.03))
-        client.signal(signal.SIGKILL)
-        client.wait()
-        return
-    ending = rng.choice(["close", "reset", "half-close"])
-    with connect(server) as sock:
-        if stage == "length":
-            sock.sendall(wire[:rng.randrange(4)])
-        elif stage == "header":
-            sock.sendall(wire[:rng.randrange(4, len(wire))])
-        else:
-            sock.sendall(wire)
-            if rng.random() < 0.5 or stage != "after-header":
-                assert recv_frame(sock) == {"ok": True, "ready": True}
-            if stage == "body":
-                sock.sendall(data[:rng.randrange(len(data))])
-            elif stage == "trailer":
-                trailer = frame(json.dumps({"digest": xxh128(data)}).encode())
-                sock.sendall(data + trailer[:rng.randrange(len(trailer))])
-        if ending == "reset":  # SO_LINGER 0: close() sends RST instead of FIN
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        elif ending == "half-close":  # we stop sending but can still hear the refusal
-            sock.shutdown(socket.SHUT_WR)
-            verdict = recv_frame(sock)
-            if verdict == {"ok": True, "ready": True}:  # the go-ahead we had not read yet
-                verdict = recv_frame(sock)
-            assert verdict["ok"] is False and verdict["error"], verdict
-
-
-def test_torture_uploads_dying_at_random_points(lab, tmp_path):
-    server, received = start_server(lab, tmp_path)
-    baseline = server.fd_count()
-    huge = tmp_path / "huge.bin"
-    with open(huge, "wb") as f:
-        f.truncate(64 << 30)
-    rng = random.Random(20261125)
-    for _ in range(100):
-        dying_upload(server, rng, huge, lab)
-    good = tmp_path / "good.bin"
-    good.write_bytes(rng.randbytes(500_000))
-    client = upload(lab, server, good)
-    assert client.returncode == 0, client.stdout + client.stderr
-    assert listing(received) == ["good.bin"]  # no stray temporaries, no half files
-    assert (received / "good.bin").read_bytes() == good.read_bytes()
-    wait_until(lambda: server.fd_count() == baseline, f"the server's fd count to return to {baseline}")
-    assert server.popen.poll() is None
-
-
 # --- hostile peers and hard stops (issue 12) --------------------------------------------------
 
 def temporaries(folder):
@@ -452,18 +330,6 @@ def start_huge_upload(lab, server, tmp_path, received):
     wait_until(lambda: set(temporaries(received)) - before, "the upload's temporary file exists")
     [temporary] = set(temporaries(received)) - before
     return client, temporary
-
-
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_a_stop_signal_mid_upload_removes_the_temporary_file(lab, tmp_path, signum):
-    server, received = start_server(lab, tmp_path)
-    start_huge_upload(lab, server, tmp_path, received)
-    server.signal(signum)
-    server.wait()
-    assert listing(received) == []  # before: .upload-XXXXXX stayed for good
-    assert server.returncode == 0, server.stderr
-    assert server.stdout_lines[-1] == f"stopped by {signum.name}"
-    assert server.stderr == ""
 
 
 def test_stale_temporaries_are_removed_at_start_but_never_another_servers(lab, tmp_path):
@@ -514,9 +380,8 @@ def test_client_refuses_a_fifo_or_a_device_at_once(lab, tmp_path):
 DEEP = b'{"filename":' + b"[" * 32000 + b"]" * 32000 + b"}"  # 64,013 bytes: under the 64 KiB limit
 
 
-def small_stack(argv):
-    """The program under `ulimit -s 1024`: a recursion of one frame per level would overflow."""
-    return ["prlimit", f"--stack={1 << 20}", *argv]
+# A prefix that runs a program under `ulimit -s 1024`: a recursion of one frame per level would overflow.
+SMALL_STACK = ["prlimit", f"--stack={1 << 20}"]
 
 
 class FakeServer:
@@ -551,9 +416,7 @@ class FakeServer:
 def run_client_against(lab, tmp_path, fake, argv_prefix=()):
     source = tmp_path / "up.txt"
     source.write_bytes(b"payload")
-    client = Process([*argv_prefix, program(LESSON, "client"), str(source), "127.0.0.1", str(fake.port)])
-    lab.started.append(client)
-    client.wait()
+    client = lab.run(LESSON, "client", str(source), "127.0.0.1", str(fake.port), prefix=argv_prefix)
     fake.close()
     return client
 
@@ -561,8 +424,7 @@ def run_client_against(lab, tmp_path, fake, argv_prefix=()):
 def test_deeply_nested_json_is_refused_both_ways(lab, tmp_path):
     # The server, with a 1 MiB stack: refused before anything is built, and it serves on.
     received = tmp_path / "received"
-    server = Server(small_stack([program(LESSON, "server"), "--dir", str(received), "127.0.0.1", "0"]))
-    lab.started.append(server)
+    server = lab.server(LESSON, "server", "--dir", str(received), "127.0.0.1", "0", prefix=SMALL_STACK)
     for body in (DEEP, b'{"filename":[["a"]]}'):  # depth 3 is already too deep
         with connect(server) as sock:
             sock.sendall(frame(body))
@@ -572,7 +434,7 @@ def test_deeply_nested_json_is_refused_both_ways(lab, tmp_path):
     assert listing(received) == ["after.txt"]
     # The client, with a 1 MiB stack, given the same nesting as the go-ahead and as the verdict.
     for fake in (FakeServer(DEEP), FakeServer(b'{"ok":true,"ready":true}', verdict=DEEP)):
-        client = run_client_against(lab, tmp_path, fake, small_stack([]))
+        client = run_client_against(lab, tmp_path, fake, SMALL_STACK)
         assert client.returncode == 1
         assert client.stderr.startswith('client: the server\'s reply nests deeper than 2 levels: "{\\"filename\\":[[[[')
         assert len(client.stderr) < 200  # a quoted start of it, not 64 KiB
@@ -599,66 +461,6 @@ def test_untrusted_bytes_are_quoted_in_the_log_and_on_the_terminal(lab, tmp_path
     client = run_client_against(lab, tmp_path, FakeServer(sneaky))
     assert client.returncode == 1
     assert client.stdout_lines == ['server: {"error":"see \\u202eelif\\u009b","ok":false}']
-
-
-def test_a_log_reader_that_goes_away_does_not_kill_the_server(lab, tmp_path):
-    # `server | head -1`: after the first line nobody reads the log. SIGPIPE must not kill it.
-    received = tmp_path / "received"
-    popen = subprocess.Popen([program(LESSON, "server"), "--dir", str(received), "127.0.0.1", "0"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        port = int(popen.stdout.readline().decode().rsplit(":", 1)[1])
-        popen.stdout.close()  # head -1 exits
-        server = type("Address", (), {"port": port})
-        for name in ("one.txt", "two.txt"):  # each upload writes log lines into the closed pipe
-            assert raw_upload(server, name, b"logged to nobody")["ok"] is True
-        assert popen.poll() is None
-        popen.send_signal(signal.SIGTERM)
-        assert popen.wait(WAIT_SECONDS) == 0
-        assert popen.stderr.read() == b""
-    finally:
-        popen.kill()
-        popen.wait()
-        popen.stderr.close()
-    assert listing(received) == ["one.txt", "two.txt"]
-
-
-def cpu_seconds(pid):
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-
-
-def test_accept_out_of_descriptors_backs_off_and_serves_again(lab, tmp_path):
-    server, received = start_server(lab, tmp_path)
-    # One upload first, and its connection closed: then the server is back in its accept loop
-    # with only the descriptors it keeps.
-    assert raw_upload(server, "before.txt", b"served")["ok"] is True
-    pid = server.popen.pid
-    sockets = lambda: [fd for fd in os.listdir(f"/proc/{pid}/fd")
-                       if os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")]
-    wait_until(lambda: len(sockets()) == 1, "only the listening socket is left")
-    in_use = {int(fd) for fd in os.listdir(f"/proc/{pid}/fd")}
-    lowest_free = min(set(range(len(in_use) + 1)) - in_use)
-    _, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
-    resource.prlimit(pid, resource.RLIMIT_NOFILE, (lowest_free, hard))  # accept() now fails: EMFILE
-    # A client that leaves at once (a server blocked in accept() has its next descriptor already),
-    # then three that wait: queued by the kernel, the listener stays readable.
-    connect(server).close()
-    waiting = [connect(server) for _ in range(3)]
-    try:
-        server.wait_for(r"^server: accept: Too many open files", stream="stderr")
-        before, window = cpu_seconds(pid), scaled(1.0)
-        time.sleep(window)  # a measurement window, not a wait for a condition
-        used = cpu_seconds(pid) - before
-        assert used < 0.1 * window, f"{used:.2f} s of CPU in {window} s: accept() spins"
-        assert server.stderr_lines == ["server: accept: Too many open files (retrying every 100 ms, reported once)"]
-        resource.prlimit(pid, resource.RLIMIT_NOFILE, (hard, hard))  # descriptors free again
-    finally:
-        for sock in waiting:
-            sock.close()
-    assert raw_upload(server, "after.txt", b"served again")["ok"] is True
-    assert listing(received) == ["after.txt", "before.txt"]
-    assert len(server.stderr_lines) == 1
 
 
 def drip(sock, data, interval):
@@ -701,3 +503,182 @@ def test_idle_and_dripping_clients_are_dropped_and_the_next_is_served(lab, tmp_p
     assert listing(received) == []
     assert raw_upload(server, "next.txt", b"served")["ok"] is True
     assert listing(received) == ["next.txt"]
+
+
+# -----------------------------------------------------------------------------------------------
+# Torture: load, signals, EINTR and hostile peers (@pytest.mark.torture). The promises above
+# must also hold under these; CTest runs them apart, as NN_name_torture (pytest -m torture).
+
+
+@pytest.mark.torture
+def test_interrupted_calls_are_restarted(lab, tmp_path, eintr_env):
+    # harness/eintr_shim.c fails every other accept/recv/send with EINTR in server and client,
+    # as a signal arriving during the call would: two uploads in turn (4 MiB of random bytes,
+    # then a small file) still arrive byte for byte, and a third, corrupted one leaves nothing.
+    server, received = start_server(lab, tmp_path, env=eintr_env(program(LESSON, "server")))
+    files = {"random.bin": random.Random(7).randbytes(4 * 1024 * 1024), "bytes.bin": CONTENTS["bytes.bin"]}
+    for name, data in files.items():
+        source = tmp_path / name
+        source.write_bytes(data)
+        client = upload(lab, server, source, env=eintr_env(program(LESSON, "client")))
+        assert client.returncode == 0, client.stdout + client.stderr
+        assert client.stdout_lines[-1] == f"uploaded {name}: {len(data)} bytes, xxh3-128 {xxh128(data)}"
+        assert client.stderr_lines == [EINTR_ANNOUNCEMENT]  # the shim really ran
+        server.wait_for(rf'^saved "{name}" \({len(data)} bytes, xxh3-128 {xxh128(data)}\)$')
+        assert (received / name).read_bytes() == data
+    # All or nothing: an upload whose digest does not match leaves no file, not even a temporary one.
+    wrong = xxh128(b"something else")
+    verdict = raw_upload(server, "bad.bin", files["random.bin"], digest=wrong)
+    assert verdict == {"ok": False, "error": f"digest mismatch: client sent {wrong}, "
+                                             f"server received {xxh128(files['random.bin'])}"}
+    server.wait_for(r'^refused: "digest mismatch')
+    assert listing(received) == sorted(files)
+    assert server.stop().stderr_lines == [EINTR_ANNOUNCEMENT]
+
+
+@pytest.mark.torture
+def test_random_64_mib_file(lab, tmp_path):
+    server, received = start_server(lab, tmp_path)
+    data = random.Random(7).randbytes(64 * 1024 * 1024)
+    source = tmp_path / "random.bin"
+    source.write_bytes(data)
+    client = upload(lab, server, source)
+    assert client.returncode == 0, client.stdout + client.stderr
+    assert listing(received) == ["random.bin"]
+    assert (received / "random.bin").read_bytes() == data
+    assert client.stdout_lines[-1].endswith(xxh128(data))
+    for big in (source, received / "random.bin"):  # pytest keeps old tmp_paths: do not hoard 128 MiB
+        big.unlink()
+
+
+@pytest.mark.torture
+def test_client_killed_mid_upload(lab, tmp_path):
+    server, received = start_server(lab, tmp_path)
+    huge = tmp_path / "huge.bin"  # 64 GiB of holes: reads as zeros, takes no disk space,
+    with open(huge, "wb") as f:   # and is far too big to finish before the kill below
+        f.truncate(64 << 30)
+    client = lab.start(LESSON, "client", str(huge), "127.0.0.1", str(server.port))
+    server.wait_for(r'^receiving "huge\.bin" \(68719476736 bytes\)$')
+    client.signal(signal.SIGKILL)
+    client.wait()
+    server.wait_for(r'^refused: "(connection closed|recv: Connection reset by peer) after \d+ of 68719476736 bytes"$')
+    assert listing(received) == []
+    assert raw_upload(server, "next.txt", b"next")["ok"] is True
+    assert listing(received) == ["next.txt"]
+
+
+def dying_upload(server, rng, huge, lab):
+    """One upload that dies somewhere: returns nothing, leaves (it must) nothing behind."""
+    data = rng.randbytes(rng.randrange(1, 200_000))
+    wire = frame(header(f"t{rng.randrange(1000)}.bin", len(data)))
+    stage = rng.choice(["length", "header", "after-header", "body", "trailer", "kill"])
+    if stage == "kill":  # a real client process, SIGKILLed at a random moment
+        client = lab.start(LESSON, "client", str(huge), "127.0.0.1", str(server.port))
+        time.sleep(rng.uniform(0, 0.03))
+        client.signal(signal.SIGKILL)
+        client.wait()
+        return
+    ending = rng.choice(["close", "reset", "half-close"])
+    with connect(server) as sock:
+        if stage == "length":
+            sock.sendall(wire[:rng.randrange(4)])
+        elif stage == "header":
+            sock.sendall(wire[:rng.randrange(4, len(wire))])
+        else:
+            sock.sendall(wire)
+            if rng.random() < 0.5 or stage != "after-header":
+                assert recv_frame(sock) == {"ok": True, "ready": True}
+            if stage == "body":
+                sock.sendall(data[:rng.randrange(len(data))])
+            elif stage == "trailer":
+                trailer = frame(json.dumps({"digest": xxh128(data)}).encode())
+                sock.sendall(data + trailer[:rng.randrange(len(trailer))])
+        if ending == "reset":  # SO_LINGER 0: close() sends RST instead of FIN
+            reset(sock)
+        elif ending == "half-close":  # we stop sending but can still hear the refusal
+            sock.shutdown(socket.SHUT_WR)
+            verdict = recv_frame(sock)
+            if verdict == {"ok": True, "ready": True}:  # the go-ahead we had not read yet
+                verdict = recv_frame(sock)
+            assert verdict["ok"] is False and verdict["error"], verdict
+
+
+@pytest.mark.torture
+def test_torture_uploads_dying_at_random_points(lab, tmp_path, seeded_rng):
+    server, received = start_server(lab, tmp_path)
+    baseline = server.fd_count()
+    huge = tmp_path / "huge.bin"
+    with open(huge, "wb") as f:
+        f.truncate(64 << 30)
+    rng = seeded_rng
+    for _ in range(100):
+        dying_upload(server, rng, huge, lab)
+    good = tmp_path / "good.bin"
+    good.write_bytes(rng.randbytes(500_000))
+    client = upload(lab, server, good)
+    assert client.returncode == 0, client.stdout + client.stderr
+    assert listing(received) == ["good.bin"]  # no stray temporaries, no half files
+    assert (received / "good.bin").read_bytes() == good.read_bytes()
+    wait_until(lambda: server.fd_count() == baseline, f"the server's fd count to return to {baseline}")
+    assert server.popen.poll() is None
+
+
+@pytest.mark.torture
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_stop_signal_mid_upload_removes_the_temporary_file(lab, tmp_path, signum):
+    server, received = start_server(lab, tmp_path)
+    start_huge_upload(lab, server, tmp_path, received)
+    server.signal(signum)
+    server.wait()
+    assert listing(received) == []  # before: .upload-XXXXXX stayed for good
+    assert server.returncode == 0, server.stderr
+    assert server.stdout_lines[-1] == f"stopped by {signum.name}"
+    assert server.stderr == ""
+
+
+@pytest.mark.torture
+def test_a_log_reader_that_goes_away_does_not_kill_the_server(lab, tmp_path):
+    # `server | head -1`: after the first line nobody reads the log. SIGPIPE must not kill it.
+    received = tmp_path / "received"
+    server = lab.server(LESSON, "server", "--dir", str(received), "127.0.0.1", "0", head=1)  # head -1 exits
+    for name in ("one.txt", "two.txt"):  # each upload writes log lines into the closed pipe
+        assert raw_upload(server, name, b"logged to nobody")["ok"] is True
+    assert server.popen.poll() is None
+    server.signal(signal.SIGTERM)
+    assert server.wait().returncode == 0
+    assert server.stderr_bytes == b""
+    assert listing(received) == ["one.txt", "two.txt"]
+
+
+@pytest.mark.torture
+def test_accept_out_of_descriptors_backs_off_and_serves_again(lab, tmp_path):
+    server, received = start_server(lab, tmp_path)
+    # One upload first, and its connection closed: then the server is back in its accept loop
+    # with only the descriptors it keeps.
+    assert raw_upload(server, "before.txt", b"served")["ok"] is True
+    pid = server.popen.pid
+    sockets = lambda: [fd for fd in os.listdir(f"/proc/{pid}/fd")
+                       if os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")]
+    wait_until(lambda: len(sockets()) == 1, "only the listening socket is left")
+    in_use = {int(fd) for fd in os.listdir(f"/proc/{pid}/fd")}
+    lowest_free = min(set(range(len(in_use) + 1)) - in_use)
+    _, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, (lowest_free, hard))  # accept() now fails: EMFILE
+    # A client that leaves at once (a server blocked in accept() has its next descriptor already),
+    # then three that wait: queued by the kernel, the listener stays readable.
+    connect(server).close()
+    waiting = [connect(server) for _ in range(3)]
+    try:
+        server.wait_for(r"^server: accept: Too many open files", stream="stderr")
+        before, window = cpu_seconds(pid), scaled(1.0)
+        time.sleep(window)  # a measurement window, not a wait for a condition
+        used = cpu_seconds(pid) - before
+        assert used < 0.1 * window, f"{used:.2f} s of CPU in {window} s: accept() spins"
+        assert server.stderr_lines == ["server: accept: Too many open files (retrying every 100 ms, reported once)"]
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (hard, hard))  # descriptors free again
+    finally:
+        for sock in waiting:
+            sock.close()
+    assert raw_upload(server, "after.txt", b"served again")["ok"] is True
+    assert listing(received) == ["after.txt", "before.txt"]
+    assert len(server.stderr_lines) == 1
