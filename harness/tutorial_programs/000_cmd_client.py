@@ -6,19 +6,11 @@
 #!/usr/bin/env python3
 # -*- coding:utf-8 -*-
 from socket import *
-import builtins, os, sys  # CHANGED: for the address, the time limit and the script below
+import os, sys  # CHANGED: for the address and the time limit below
+from scripted_input import input  # CHANGED: input() reads the test's script on stdin; its end ends the program
 setdefaulttimeout(float(os.environ.get('SOCKETLAB_PEER_TIMEOUT', '20')))  # CHANGED: no wait lasts for ever
 host = sys.argv[1] if len(sys.argv) > 1 else '127.0.0.1'  # CHANGED: address from argv
 port = int(sys.argv[2]) if len(sys.argv) > 2 else 9939    # CHANGED
-
-
-def input(prompt):  # CHANGED: input() reads the test's script on stdin; its end ends the program
-    try:
-        return builtins.input(prompt)
-    except EOFError:
-        sys.exit(0)
-
-
 client = socket(AF_INET, SOCK_STREAM)
 client.connect((host, port))  # CHANGED: was ('127.0.0.1', 9939)
 while True:

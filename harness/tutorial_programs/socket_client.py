@@ -4,17 +4,9 @@
 # It expects a greeting: recv and print first, then input and send; 'exit' ends it.
 #     python3 -u socket_client.py [host] [port]     (default 127.0.0.1 8888; lines on stdin)
 import socket
-import builtins, os, sys  # CHANGED: for the address, the time limit and the script below
+import os, sys  # CHANGED: for the address and the time limit below
+from scripted_input import input  # CHANGED: input() reads the test's script on stdin; its end ends the program
 socket.setdefaulttimeout(float(os.environ.get('SOCKETLAB_PEER_TIMEOUT', '20')))  # CHANGED: no wait lasts for ever
-
-
-def input(prompt):  # CHANGED: input() reads the test's script on stdin; its end ends the program
-    try:
-        return builtins.input(prompt)
-    except EOFError:
-        sys.exit(0)
-
-
 # 服务端为TCP方式,客户端也采用TCP方式,默认参数即为TCP
 client = socket.socket()
 # 访问服务器的IP和端口

@@ -5,17 +5,9 @@
 # Changed only where a test needs it; every change is marked "# CHANGED:".
 #     python3 -u socket_client_udp.py [host] [port]     (default 127.0.0.1 8888; lines on stdin)
 import socket
-import builtins, os, sys  # CHANGED: for the address, the time limit and the script below
+import os, sys  # CHANGED: for the address and the time limit below
+from scripted_input import input  # CHANGED: input() reads the test's script on stdin; its end ends the program
 socket.setdefaulttimeout(float(os.environ.get('SOCKETLAB_PEER_TIMEOUT', '20')))  # CHANGED: no wait lasts for ever
-
-
-def input(prompt):  # CHANGED: input() reads the test's script on stdin; its end ends the program
-    try:
-        return builtins.input(prompt)
-    except EOFError:
-        sys.exit(0)
-
-
 # 实例化对象
 sk = socket.socket(type=socket.SOCK_DGRAM)
 # 定义需要连接的的ip和port
