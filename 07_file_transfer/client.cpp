@@ -1,6 +1,6 @@
 // Lesson 07 — upload client: sends one file with a dict header and waits for the server's verdict.
 //
-// Usage:    ./client [--progress] FILE [host] [port]      default 127.0.0.1 9999
+// Usage:    ./client [--progress] [--wait SECONDS] FILE [host] [port]      default wait 90 s, 127.0.0.1 9999
 // Partner:  ./server [--dir DIR] [--overwrite] [host] [port]
 // Mirrors:  tutorial 001 文件传输实例 (file_send.py) and 004 end (先收报头…用字典的方法来打包报头, the receiving side of it).
 //
@@ -21,7 +21,7 @@
 #include "protocol.h"
 
 constexpr std::size_t kChunkSize = 256 * 1024;  // one read/hash/send per 256 KiB, hashed while still in the CPU cache
-constexpr const char* kUsage = "client [--progress] FILE [host] [port]   (default 127.0.0.1 9999)";
+constexpr const char* kUsage = "client [--progress] [--wait SECONDS] FILE [host] [port]   (default wait 90, 127.0.0.1 9999)";
 using Clock = std::chrono::steady_clock;
 
 // A missing or false field counts as "no".
@@ -30,6 +30,16 @@ bool says_true(const json& reply, const char* key) { return reply.is_object() &&
 [[noreturn]] void fail(const std::string& problem) {
     std::fprintf(stderr, "client: %s\n", problem.c_str());
     std::exit(1);
+}
+
+// A server that goes silent (never answers, or stops reading what we send) must not hang us:
+// set_silence_limit (in main) makes a recv or send that makes no progress for --wait seconds
+// fail with EAGAIN, and this says so. Any other failure is reported as it is.
+[[noreturn]] void network_failure(const std::string& problem, double wait) {
+    if (errno != EAGAIN) fail(problem);
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%g", wait);
+    fail(std::string("the server did not answer for ") + seconds + " s (--wait " + seconds + "): giving up");
 }
 
 // The server's reply: a flat JSON object, or a clear refusal. parse_object (protocol.h) stops
@@ -61,10 +71,15 @@ void show_progress(std::uint64_t done, std::uint64_t total, Clock::time_point st
 }
 
 int main(int argc, char* argv[]) {
-    const CommandLine line = parse_command_line("client", kUsage, argc, argv, {"--progress"}, 3);
+    const CommandLine line = parse_command_line("client", kUsage, argc, argv, {"--progress", "--wait SECONDS"}, 3);
     std::string host = "127.0.0.1";
     std::uint16_t port = 9999;  // ip_port = ('127.0.0.1', 9999)
-    const bool progress = !line.options.empty() || ::isatty(STDERR_FILENO);  // --progress, or a person watching
+    bool progress = ::isatty(STDERR_FILENO);  // a bar where a person is watching, or with --progress
+    double wait = 90;  // longer than the server's own --idle-timeout (60 s): it gives up first and says why
+    for (const auto& [option, value] : line.options) {
+        if (option == "--progress") progress = true;
+        if (option == "--wait") wait = parse_seconds("client", kUsage, option, value);
+    }
     if (line.positional.empty()) usage_error("client", kUsage, "which FILE?");
     const std::string path = line.positional[0];
     if (line.positional.size() > 1) host = line.positional[1];
@@ -92,12 +107,14 @@ int main(int argc, char* argv[]) {
     if (sock.fd < 0) die("client: socket");
     const sockaddr_in server = ipv4_address("client", host, port);  // 2. connect
     if (::connect(sock.fd, reinterpret_cast<const sockaddr*>(&server), sizeof server) < 0) die("client: connect");
+    if (!set_silence_limit(sock.fd, wait)) die("client: setsockopt");
 
     // 3. send the header, and wait for the go-ahead: a refused upload (bad name,
     //    file exists) costs one round trip instead of the whole file.
     std::string frame, error;
-    if (!send_frame(sock.fd, header_json)) die("client: send");
-    if (!recv_frame(sock.fd, kMaxHeaderSize, frame, error)) fail(error);
+    errno = 0;  // afterwards, EAGAIN can only come from the --wait limit
+    if (!send_frame(sock.fd, header_json)) network_failure(std::string("send: ") + std::strerror(errno), wait);
+    if (!recv_frame(sock.fd, kMaxHeaderSize, frame, error)) network_failure(error, wait);
     json reply = parse_reply(frame);
     if (!says_true(reply, "ok") || !says_true(reply, "ready")) {
         print_reply(reply);
@@ -115,15 +132,18 @@ int main(int argc, char* argv[]) {
         if (got < 0) fail(path + ": read: " + std::strerror(errno));
         if (got == 0) fail(path + ": the file got shorter while it was being sent");
         digest.update(chunk.data(), static_cast<std::size_t>(got));
-        if (!send_all(sock.fd, chunk.data(), static_cast<std::size_t>(got))) die("client: send");
+        if (!send_all(sock.fd, chunk.data(), static_cast<std::size_t>(got)))
+            network_failure(std::string("send: ") + std::strerror(errno), wait);
         done += static_cast<std::uint64_t>(got);
         if (progress) show_progress(done, header.size, start, done == header.size);
     }
     // 5. the trailer: what we sent, according to us
-    if (!send_frame(sock.fd, encode_trailer(digest.hex()))) die("client: send");
+    if (!send_frame(sock.fd, encode_trailer(digest.hex())))
+        network_failure(std::string("send: ") + std::strerror(errno), wait);
 
     // 6. recv the verdict; success only if the server says so about the bytes we hashed
-    if (!recv_frame(sock.fd, kMaxHeaderSize, frame, error)) fail(error);
+    errno = 0;
+    if (!recv_frame(sock.fd, kMaxHeaderSize, frame, error)) network_failure(error, wait);
     reply = parse_reply(frame);
     print_reply(reply);
     if (!says_true(reply, "ok") || reply["digest"] != digest.hex()) return 1;

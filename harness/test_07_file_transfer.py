@@ -441,6 +441,53 @@ def test_deeply_nested_json_is_refused_both_ways(lab, tmp_path):
     assert server.popen.poll() is None
 
 
+class SilentServer:
+    """A server that goes silent at one point of the upload and stays connected: `"header"` never
+    answers the header; `"verdict"` gives the go-ahead, reads everything, never gives a verdict;
+    `"reading"` gives the go-ahead and then reads nothing more, so the client's send stalls."""
+
+    def __init__(self, silent_at):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.done = threading.Event()  # set by the test once the client has given up
+        self.thread = threading.Thread(target=self._serve, args=(silent_at,), daemon=True)
+        self.thread.start()
+
+    def _serve(self, silent_at):
+        self.listener.settimeout(WAIT_SECONDS)
+        conn, _ = self.listener.accept()
+        with conn:
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # stop reading = stall soon
+            conn.settimeout(WAIT_SECONDS)
+            announced = recv_frame(conn)
+            if silent_at != "header":
+                conn.sendall(frame(b'{"ok":true,"ready":true}'))
+            if silent_at == "verdict":
+                recv_exact(conn, announced["size"])
+                recv_frame(conn)  # the trailer, then nothing
+            self.done.wait(WAIT_SECONDS)
+
+    def close(self):
+        self.done.set()
+        self.thread.join(WAIT_SECONDS)
+        self.listener.close()
+
+
+@pytest.mark.parametrize("silent_at", ["header", "verdict", "reading"])
+def test_the_client_gives_up_on_a_silent_server(lab, tmp_path, silent_at):
+    source = tmp_path / "up.bin"
+    source.write_bytes(b"x" * (16 << 20 if silent_at == "reading" else 1000))  # 16 MiB: more than buffers hold
+    fake = SilentServer(silent_at)
+    wait = seconds_arg(1)
+    started = time.monotonic()
+    client = lab.run(LESSON, "client", "--wait", wait, str(source), "127.0.0.1", str(fake.port))
+    elapsed = time.monotonic() - started
+    fake.close()
+    assert client.returncode == 1
+    assert client.stderr_lines == [f"client: the server did not answer for {wait} s (--wait {wait}): giving up"]
+    assert scaled(1) <= elapsed < WAIT_SECONDS
+
+
 def test_untrusted_bytes_are_quoted_in_the_log_and_on_the_terminal(lab, tmp_path):
     server, received = start_server(lab, tmp_path)
     name = "invoice\u202etxt.exe"  # shown raw, U+202E (right-to-left override) makes it read "invoiceexe.txt"
