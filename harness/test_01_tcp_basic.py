@@ -91,7 +91,7 @@ def test_port_already_taken_is_a_clear_bind_error(lab):
 
 # -----------------------------------------------------------------------------------------------
 # Torture: load, signals, EINTR and hostile peers (@pytest.mark.torture). The promises above
-# must also hold under these; CTest runs them apart, as NN_name_torture (pytest -m torture).
+# must also hold under these; CTest labels them `torture` too (`ctest -L torture`, pytest -m torture).
 
 
 @pytest.mark.torture

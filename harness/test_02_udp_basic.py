@@ -260,7 +260,8 @@ def test_a_sender_that_is_gone_before_the_reply_does_not_stop_the_server(lab):
     assert_still_serving(lab, server)
 
 
-@pytest.mark.parametrize("timeout_args, shown", [(["--timeout", "0.5"], "0.5"), ([], "2")])
+@pytest.mark.parametrize("timeout_args, shown", [(["--timeout", "0.5"], "0.5"), ([], "2")],
+                         ids=["timeout-0.5", "default-2"])
 def test_no_reply_is_a_clear_timeout_not_a_hang(lab, timeout_args, shown):
     # A UDP socket that receives but never answers: exactly what a lost reply looks like.
     with udp_socket() as silent:
@@ -314,7 +315,7 @@ def test_port_already_taken_is_a_clear_bind_error(lab):
 
 # -----------------------------------------------------------------------------------------------
 # Torture: load, signals, EINTR and hostile peers (@pytest.mark.torture). The promises above
-# must also hold under these; CTest runs them apart, as NN_name_torture (pytest -m torture).
+# must also hold under these; CTest labels them `torture` too (`ctest -L torture`, pytest -m torture).
 
 
 @pytest.mark.torture

@@ -472,7 +472,7 @@ def test_a_client_that_does_not_read_is_dropped_and_the_next_one_served(lab):
 
 
 # --- torture (@pytest.mark.torture): load, dying clients, signals, SIGPIPE and EINTR -----
-# CTest runs these apart, as 03_loop_server_torture (pytest -m torture); the lesson's claims
+# CTest labels these `torture` too (`ctest -L torture`, pytest -m torture); the lesson's claims
 # are the tests above, and the client's bounded waits below.
 
 def idle_counts(server, threaded):

@@ -343,7 +343,7 @@ def test_a_client_that_does_not_read_its_reply_is_dropped_and_the_next_one_serve
 
 # -----------------------------------------------------------------------------------------------
 # Torture: load, signals, EINTR and hostile peers (@pytest.mark.torture). The promises above
-# must also hold under these; CTest runs them apart, as NN_name_torture (pytest -m torture).
+# must also hold under these; CTest labels them `torture` too (`ctest -L torture`, pytest -m torture).
 
 
 def start_raw_client(lab, port, command, lines):

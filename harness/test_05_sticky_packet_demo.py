@@ -67,6 +67,7 @@ CASES = [
     # 情况二 接收方的缓存机制: data1 = conn.recv(2) gets 'he', data2 = conn.recv(10) the rest
     ("receive-side", ['recv(2) -> 2 bytes: "he"', 'recv(10) -> 8 bytes: "llomagic"'], 2),
 ]
+CASE_NAMES = [case for case, _, _ in CASES]  # the check's name says the case: [send-side]
 # Why two segments, with Nagle's algorithm on too: on a fresh connection nothing is
 # unacknowledged when `hello` is sent, so Nagle lets it go at once; it may hold `magic` only
 # until `hello` is ACKed, and then sends it alone. The client prints its count once every byte
@@ -81,7 +82,7 @@ def check_case(server_lines, client_lines, receives, recvs, attempt):
     assert arrived >= 2 and counted_recvs == recvs, (f"attempt {attempt}", server_lines)
 
 
-@pytest.mark.parametrize("case, receives, recvs", CASES)
+@pytest.mark.parametrize("case, receives, recvs", CASES, ids=CASE_NAMES)
 def test_each_case_gives_the_tutorials_bytes_every_time(lab, case, receives, recvs):
     for attempt in range(RUNS):
         server_lines, client_lines = run_pair(lab, case)
@@ -89,7 +90,7 @@ def test_each_case_gives_the_tutorials_bytes_every_time(lab, case, receives, rec
         check_case(server_lines, client_lines, receives, recvs, attempt)
 
 
-@pytest.mark.parametrize("case, receives, recvs", CASES)
+@pytest.mark.parametrize("case, receives, recvs", CASES, ids=CASE_NAMES)
 def test_the_wait_not_nagle_makes_it_deterministic(lab, case, receives, recvs):
     # A Python sender with TCP_NODELAY and a pause between its sends: the two pieces
     # surely travel separately, yet the server's output is the same, because it waits.
@@ -244,11 +245,11 @@ def test_help_prints_usage_and_exits_0(lab):
 
 # -----------------------------------------------------------------------------------------------
 # Torture: load, signals, EINTR and hostile peers (@pytest.mark.torture). The promises above
-# must also hold under these; CTest runs them apart, as NN_name_torture (pytest -m torture).
+# must also hold under these; CTest labels them `torture` too (`ctest -L torture`, pytest -m torture).
 
 
 @pytest.mark.torture
-@pytest.mark.parametrize("case, receives, recvs", CASES)
+@pytest.mark.parametrize("case, receives, recvs", CASES, ids=CASE_NAMES)
 def test_interrupted_calls_are_restarted_and_the_bytes_stay_the_tutorials(lab, eintr_env, case, receives, recvs):
     # harness/eintr_shim.c fails every other accept/recv/send/poll with EINTR in both programs,
     # as a signal arriving during the call would: the wait (poll + SO_RCVLOWAT) is resumed and

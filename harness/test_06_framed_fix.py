@@ -348,24 +348,33 @@ def reply_json(header):
 GOOD_HEADER = {"stdout_size": 3, "stderr_size": 0, "exit_code": 0, "signal": 0, "timed_out": False, "error": ""}
 
 BROKEN_REPLIES = [
-    ("fixed", [struct.pack("!I", 64 * MIB + 1)], "bad reply: reply of 67108865 bytes exceeds the limit of 67108864 bytes"),
-    ("fixed", [struct.pack("!I", 10), b"abc"], "bad reply: truncated reply: got 3 of 10 bytes"),
-    ("fixed", [b"\x00\x00\x00"], "bad reply: truncated header: got 3 of 4 bytes"),
-    ("fixed", [], "the server closed the connection"),
-    ("ack", [b"lots\n"], 'bad reply: length "lots" is not a number'),
-    ("ack", [b"10\n", b"abc"], "bad reply: truncated message: got 3 of 10 bytes"),
-    ("ack", [b"4294967296\n"], "bad reply: length 4294967296 exceeds the limit of 67108864 bytes"),
-    ("json", [reply_json(b"{oops")], "bad reply: malformed JSON header"),
-    ("json", [reply_json(b'"text"')], "bad reply: JSON header must be an object, not string"),
-    ("json", [reply_json({k: v for k, v in GOOD_HEADER.items() if k != "exit_code"})],
-     "bad reply: JSON header has no field 'exit_code'"),
-    ("json", [reply_json({**GOOD_HEADER, "stdout_size": -1})],
-     "bad reply: JSON header field 'stdout_size' must be an integer in 0..67108864, not -1"),
-    ("json", [reply_json({**GOOD_HEADER, "stdout_size": 40 * MIB, "stderr_size": 40 * MIB})],
-     "bad reply: stdout_size + stderr_size of 83886080 bytes exceeds the limit of 67108864 bytes"),
-    ("json", [reply_json({**GOOD_HEADER, "timed_out": "no"})],
-     "bad reply: JSON header field 'timed_out' must be true or false"),
-    ("json", [reply_json(GOOD_HEADER) + b"ab"], "bad reply: truncated stdout: got 2 of 3 bytes"),
+    pytest.param("fixed", [struct.pack("!I", 64 * MIB + 1)],
+                 "bad reply: reply of 67108865 bytes exceeds the limit of 67108864 bytes", id="fixed-over-limit"),
+    pytest.param("fixed", [struct.pack("!I", 10), b"abc"], "bad reply: truncated reply: got 3 of 10 bytes",
+                 id="fixed-truncated-body"),
+    pytest.param("fixed", [b"\x00\x00\x00"], "bad reply: truncated header: got 3 of 4 bytes",
+                 id="fixed-truncated-header"),
+    pytest.param("fixed", [], "the server closed the connection", id="fixed-closed"),
+    pytest.param("ack", [b"lots\n"], 'bad reply: length "lots" is not a number', id="ack-not-a-number"),
+    pytest.param("ack", [b"10\n", b"abc"], "bad reply: truncated message: got 3 of 10 bytes",
+                 id="ack-truncated-body"),
+    pytest.param("ack", [b"4294967296\n"], "bad reply: length 4294967296 exceeds the limit of 67108864 bytes",
+                 id="ack-over-limit"),
+    pytest.param("json", [reply_json(b"{oops")], "bad reply: malformed JSON header", id="json-malformed"),
+    pytest.param("json", [reply_json(b'"text"')], "bad reply: JSON header must be an object, not string",
+                 id="json-not-an-object"),
+    pytest.param("json", [reply_json({k: v for k, v in GOOD_HEADER.items() if k != "exit_code"})],
+                 "bad reply: JSON header has no field 'exit_code'", id="json-missing-field"),
+    pytest.param("json", [reply_json({**GOOD_HEADER, "stdout_size": -1})],
+                 "bad reply: JSON header field 'stdout_size' must be an integer in 0..67108864, not -1",
+                 id="json-negative-size"),
+    pytest.param("json", [reply_json({**GOOD_HEADER, "stdout_size": 40 * MIB, "stderr_size": 40 * MIB})],
+                 "bad reply: stdout_size + stderr_size of 83886080 bytes exceeds the limit of 67108864 bytes",
+                 id="json-sizes-over-limit"),
+    pytest.param("json", [reply_json({**GOOD_HEADER, "timed_out": "no"})],
+                 "bad reply: JSON header field 'timed_out' must be true or false", id="json-bad-boolean"),
+    pytest.param("json", [reply_json(GOOD_HEADER) + b"ab"], "bad reply: truncated stdout: got 2 of 3 bytes",
+                 id="json-truncated-stdout"),
 ]
 
 
@@ -608,7 +617,7 @@ def test_the_client_quotes_what_the_server_says_in_its_error(lab, scheme="json")
 
 # -----------------------------------------------------------------------------------------------
 # Torture: load, signals, EINTR and hostile peers (@pytest.mark.torture). The promises above
-# must also hold under these; CTest runs them apart, as NN_name_torture (pytest -m torture).
+# must also hold under these; CTest labels them `torture` too (`ctest -L torture`, pytest -m torture).
 
 
 @pytest.mark.torture

@@ -554,7 +554,7 @@ def test_idle_and_dripping_clients_are_dropped_and_the_next_is_served(lab, tmp_p
 
 # -----------------------------------------------------------------------------------------------
 # Torture: load, signals, EINTR and hostile peers (@pytest.mark.torture). The promises above
-# must also hold under these; CTest runs them apart, as NN_name_torture (pytest -m torture).
+# must also hold under these; CTest labels them `torture` too (`ctest -L torture`, pytest -m torture).
 
 
 @pytest.mark.torture

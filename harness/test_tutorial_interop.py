@@ -33,6 +33,12 @@ def whole_seconds(seconds):
     return str(math.ceil(scaled(seconds)))
 
 
+def named_by_first(rows):
+    """pytest parameters named by each row's first value (a tutorial program, a case), so that the
+    check's name says which: test_01_tutorial_client_to_cpp_server[000_tcp_client.py]."""
+    return [pytest.param(*row, id=row[0]) for row in rows]
+
+
 def tutorial(lab, name, *args, stdin=None, cwd=None):
     """Start a tutorial program; stdin (its input() lines) is fed, then closed."""
     if isinstance(stdin, str):
@@ -68,11 +74,11 @@ def closed_towards(port):
 
 # --- 01_tcp_basic: 000 §二.1, 003 §二.5 例子, 004's first pair ---------------------------------
 
-@pytest.mark.parametrize("client, sent, reply", [
+@pytest.mark.parametrize("client, sent, reply", named_by_first([
     ("000_tcp_client.py", "hello socket", "HELLO SOCKET"),
     ("003_client.py", "我是客户端", "我是客户端"),       # upper() leaves Chinese as it is
     ("004_phone_client.py", "hello", "HELLO"),
-])
+]))
 def test_01_tutorial_client_to_cpp_server(lab, client, sent, reply):
     server = lab.server("01_tcp_basic")
     peer = tutorial(lab, client, "127.0.0.1", str(server.port)).wait()
@@ -82,11 +88,11 @@ def test_01_tutorial_client_to_cpp_server(lab, client, sent, reply):
     assert server.stdout_lines[2] == f'received {len(sent.encode())} bytes: "{sent}"'
 
 
-@pytest.mark.parametrize("server_name, printed, reply", [
+@pytest.mark.parametrize("server_name, printed, reply", named_by_first([
     ("000_tcp_server.py", None, "HELLO SOCKET"),
     ("003_server.py", "hello socket", "我是服务端"),
     ("004_phone_server.py", "hello socket", "HELLO SOCKET"),
-])
+]))
 def test_01_cpp_client_to_tutorial_server(lab, server_name, printed, reply):
     server = tutorial_server(lab, server_name)
     client = lab.run("01_tcp_basic", "client", "127.0.0.1", str(server.port))
@@ -187,13 +193,13 @@ def test_03_004_loop_client_to_cpp_server(lab, name):
     assert said_in_order(server) == "helloworld"
 
 
-@pytest.mark.parametrize("server_name, greets, reply", [
+@pytest.mark.parametrize("server_name, greets, reply", named_by_first([
     ("socket_server.py", True, ["连接成功", "hello"]),          # greets, echoes unchanged
     ("socket_server_tcp2.py", True, ["Hello World!", "hello"]),  # greets otherwise
     ("002_ex1_server.py", False, ["hello SB"]),                  # no greeting, data + b' SB'
     ("002_ex1_fixed_server.py", False, ["hello SB"]),
     ("004_loop_server.py", False, ["HELLO"]),                    # no greeting, upper-cases
-])
+]))
 def test_03_cpp_client_to_tutorial_server(lab, server_name, greets, reply):
     server = tutorial_server(lab, server_name)
     # The greeting wait is the client's only guess: long where a greeting comes (it ends as soon
@@ -210,10 +216,10 @@ def test_03_cpp_client_to_tutorial_server(lab, server_name, greets, reply):
 
 # --- 04_remote_cmd: 000 §三 基于tcp实现远程命令, 002 §2 模拟ssh --------------------------------
 
-@pytest.mark.parametrize("client, prompt, script", [
+@pytest.mark.parametrize("client, prompt, script", named_by_first([
     ("000_cmd_client.py", "请输入命令:", "echo hi\n"),
     ("002_ssh_client.py", ">>: ", "echo hi\nquit\n"),
-])
+]))
 def test_04_tutorial_client_to_cpp_server(lab, client, prompt, script):
     server = lab.server("04_remote_cmd")
     peer = tutorial(lab, client, "127.0.0.1", str(server.port), stdin=script).wait()
@@ -233,10 +239,10 @@ def test_04_cpp_client_to_tutorial_server(lab, server_name):
 
 # --- 05_sticky_packet_demo: 002 §4.1 情况一 / 情况二 -------------------------------------------
 
-@pytest.mark.parametrize("case, first, second", [
+@pytest.mark.parametrize("case, first, second", named_by_first([
     ("send-side", 'recv(10) -> 10 bytes: "hellomaigc"', 'recv(10) -> 0 bytes: ""   (end of stream: the client closed)'),
     ("receive-side", 'recv(2) -> 2 bytes: "he"', 'recv(10) -> 8 bytes: "llomaigc"'),
-])
+]))
 def test_05_tutorial_client_to_cpp_server(lab, case, first, second):
     server = lab.server("05_sticky_packet_demo", "server", "127.0.0.1", "0", "--case", case)
     peer = tutorial(lab, "002_case_client.py", "127.0.0.1", str(server.port)).wait()
@@ -247,10 +253,10 @@ def test_05_tutorial_client_to_cpp_server(lab, case, first, second):
     assert recvs == [first, second]  # the tutorial's spelling, 'maigc', glued as promised
 
 
-@pytest.mark.parametrize("server_name, case, printed", [
+@pytest.mark.parametrize("server_name, case, printed", named_by_first([
     ("002_case1_server.py", "send-side", ["-----> hellomagic", "-----> "]),
     ("002_case2_server.py", "receive-side", ["-----> he", "-----> llomagic"]),
-])
+]))
 def test_05_cpp_client_to_tutorial_server(lab, server_name, case, printed):
     # The tutorial's servers recv at once, so what they get depends on timing. Like lesson 05's
     # server, the test makes them late receivers: stopped until the client's 10 bytes and its
