@@ -197,6 +197,16 @@ inline bool set_silence_limit(int fd, double seconds) {
            ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit) == 0;
 }
 
+// What a client says when a recv or send under that limit (its --wait SECONDS) failed: errno
+// EAGAIN means the limit ran out, "the server did not answer for 2 s (--wait 2): giving up";
+// any other errno leaves `failure`, the call's own error ("recv: Connection reset by peer").
+inline std::string silence_or(const std::string& failure, double seconds) {
+    if (errno != EAGAIN) return failure;
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", seconds);  // %g: "30", "0.5", not "30.000000"
+    return std::string("the server did not answer for ") + text + " s (--wait " + text + "): giving up";
+}
+
 // Waits until `count` bytes are queued, the peer closed, or timeout_ms passed; returns how many
 // are queued then (FIONREAD). No sleep: SO_RCVLOWAT makes poll() wake only at `count` bytes.
 inline int wait_for_bytes(int fd, int count, int timeout_ms) {

@@ -58,14 +58,11 @@ std::string talk(int fd, const Options& o, const std::string& command, Reply& re
 }
 
 // talk(), and a clear message when the server stays silent: set_silence_limit (in main) makes a
-// recv or send that makes no progress for --wait seconds fail with EAGAIN.
+// recv or send that makes no progress for --wait seconds fail with EAGAIN (silence_or says so).
 std::string ask(int fd, const Options& o, const std::string& command, Reply& reply) {
     errno = 0;  // so that EAGAIN afterwards can only come from that limit
     const std::string error = talk(fd, o, command, reply);
-    if (error.empty() || errno != EAGAIN) return error;
-    char seconds[32];
-    std::snprintf(seconds, sizeof seconds, "%g", o.wait);
-    return std::string("the server did not answer for ") + seconds + " s (--wait " + seconds + "): giving up";
+    return error.empty() ? error : silence_or(error, o.wait);
 }
 
 int main(int argc, char* argv[]) {

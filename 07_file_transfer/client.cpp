@@ -34,13 +34,8 @@ bool says_true(const json& reply, const char* key) { return reply.is_object() &&
 
 // A server that goes silent (never answers, or stops reading what we send) must not hang us:
 // set_silence_limit (in main) makes a recv or send that makes no progress for --wait seconds
-// fail with EAGAIN, and this says so. Any other failure is reported as it is.
-[[noreturn]] void network_failure(const std::string& problem, double wait) {
-    if (errno != EAGAIN) fail(problem);
-    char seconds[32];
-    std::snprintf(seconds, sizeof seconds, "%g", wait);
-    fail(std::string("the server did not answer for ") + seconds + " s (--wait " + seconds + "): giving up");
-}
+// fail with EAGAIN, and silence_or says so. Any other failure is reported as it is.
+[[noreturn]] void network_failure(const std::string& problem, double wait) { fail(silence_or(problem, wait)); }
 
 // The server's reply: a flat JSON object, or a clear refusal. parse_object (protocol.h) stops
 // at the first container nested deeper than a flat object, before building anything.
