@@ -3,10 +3,11 @@
 import re
 import socket
 import threading
+import time
 
 import pytest
 
-from conftest import EINTR_ANNOUNCEMENT, WAIT_SECONDS, program
+from conftest import EINTR_ANNOUNCEMENT, WAIT_SECONDS, program, scaled, seconds_arg
 
 LESSON = "01_tcp_basic"
 
@@ -87,6 +88,52 @@ def test_port_already_taken_is_a_clear_bind_error(lab):
         result = lab.run(LESSON, "server", "127.0.0.1", str(port))
     assert result.returncode == 1
     assert result.stderr.strip() == "server: bind: Address already in use"
+
+
+def accept_the_message(listener):
+    """As the lesson's server does: accept one client and read its message up to its shutdown(SHUT_WR).
+    Returns the connection, still open, and the message."""
+    conn, _ = listener.accept()
+    conn.settimeout(WAIT_SECONDS)
+    message = b""
+    while chunk := conn.recv(1024):
+        message += chunk
+    return conn, message
+
+
+def test_the_client_gives_up_on_a_silent_server(lab):
+    # A server that accepts, reads the message and then neither answers nor closes: the
+    # tutorial's client would wait in recv() forever; ours gives up after --wait seconds.
+    wait = seconds_arg(1)
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(WAIT_SECONDS)
+        started = time.monotonic()
+        client = lab.start(LESSON, "client", "--wait", wait, "127.0.0.1", str(listener.getsockname()[1]))
+        conn, message = accept_the_message(listener)
+        with conn:  # kept open, silent, until the client has gone
+            client.wait()
+            elapsed = time.monotonic() - started
+    assert message == b"hello socket"
+    assert client.returncode == 1
+    assert client.stderr_lines == [f"client: the server did not answer for {wait} s (--wait {wait}): giving up"]
+    assert len(client.stdout_lines) == 1 and client.stdout_lines[0].startswith("connected from ")  # no reply
+    assert scaled(1) <= elapsed < scaled(1) + scaled(5), elapsed  # not before the limit, and soon after it
+
+
+def test_a_slow_server_within_the_limit_still_gets_its_reply(lab):
+    # --wait bounds silence, it does not cut a slow answer short: a server silent for 1 s
+    # after the message, then answering, is an ordinary exchange under a 5 s limit.
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(WAIT_SECONDS)
+        client = lab.start(LESSON, "client", "--wait", seconds_arg(5), "127.0.0.1",
+                           str(listener.getsockname()[1]), "slow")
+        conn, message = accept_the_message(listener)
+        with conn:
+            time.sleep(scaled(1))  # the silence under test, a fifth of the client's limit
+            conn.sendall(message.upper())
+        client.wait()  # closed: the client's recv() returns 0 and it prints the reply
+    assert (client.returncode, client.stderr) == (0, "")
+    assert client.stdout_lines[-1] == "SLOW"
 
 
 # -----------------------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ def test_the_check_finds_one_changed_byte(tmp_path, monkeypatch):
 #  options that take seconds, options that take a whole number with their range)
 PROGRAMS = [
     ("01_tcp_basic", "server", ["127.0.0.1"], 2, [], []),
-    ("01_tcp_basic", "client", ["127.0.0.1"], 3, [], []),
+    ("01_tcp_basic", "client", ["127.0.0.1"], 3, ["--wait"], []),
     ("02_udp_basic", "server", ["127.0.0.1"], 2, [], []),
     ("02_udp_basic", "client", ["127.0.0.1"], None, ["--timeout"], []),
     ("03_loop_server", "server", ["127.0.0.1"], 2, ["--idle-timeout"], []),
