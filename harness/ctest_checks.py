@@ -98,7 +98,10 @@ def register(output, build_dir, groups):
         add_test(f"{group}::collecting {file}",
                  ["sh", "-c", 'printf "%s\\n" "$1"; exit 1', "sh", f"pytest could not collect {file}:\n{why}"],
                  labels)
-    Path(output).write_text("\n".join(lines) + "\n")
+    # Written whole, then renamed: a ctest started meanwhile (ctest -N) reads the old list or the new one.
+    partial = Path(f"{output}.partial")
+    partial.write_text("\n".join(lines) + "\n")
+    partial.replace(output)
 
 
 def merge(build_dir):
