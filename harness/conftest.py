@@ -30,10 +30,11 @@ import struct
 import subprocess
 import threading
 import time
-import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 import pytest
+
+import ctest_checks
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_DIR = Path(os.environ.get("SOCKETLAB_BUILD_DIR", ROOT / "build"))
@@ -82,21 +83,8 @@ def pytest_configure(config):
                                        "claims in each file; CTest labels them `torture` "
                                        "(ctest -L torture, or -LE torture for the claims alone)")
     report = config.getoption("xmlpath")
-    if report and len(config.args) == 1:
-        _write_unfinished_report(Path(report), config.args[0])
-
-
-def _write_unfinished_report(report, nodeid):
-    """CTest runs each check alone with its own JUnit report (harness/ctest_checks.py), which pytest
-    writes when it ends. Until then the report says the check did not finish: so it stays for a
-    check CTest stopped at its time limit, or one whose pytest crashed, and graders see it."""
-    file, _, check = nodeid.partition("::")
-    suites = ElementTree.Element("testsuites")
-    suite = ElementTree.SubElement(suites, "testsuite", tests="1", errors="1")
-    case = ElementTree.SubElement(suite, "testcase", classname=Path(file).stem, name=check or file)
-    ElementTree.SubElement(case, "error", message="did not finish: stopped at its time limit, or pytest itself crashed")
-    report.parent.mkdir(parents=True, exist_ok=True)
-    ElementTree.ElementTree(suites).write(report, encoding="utf-8", xml_declaration=True)
+    if report and len(config.args) == 1:  # one check with its own report: how CTest runs each
+        ctest_checks.write_unfinished_report(Path(report), config.args[0])
 
 
 def _seed():

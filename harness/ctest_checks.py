@@ -9,7 +9,8 @@
     ctest_checks.py merge BUILD_DIR
         After the checks (a CTest fixture cleanup test): each check wrote its own JUnit report,
         BUILD_DIR/junit/GROUP/*.xml; this joins each GROUP's into BUILD_DIR/junit/GROUP.xml, one
-        <testcase> per check that ran, for CI systems and graders.
+        <testcase> per check that ran, for CI systems and graders (a check that never finished
+        included: see write_unfinished_report).
 
 Each check's test runs `python -m pytest -rA <file>::<check>` in harness/, so the command CTest
 shows (`ctest -V`) can be pasted to run that one check again.
@@ -40,6 +41,19 @@ def report_path(build_dir, group, position, check):
     """Where the check's own JUnit report goes: one file name per check, safe in any shell, that
     sorts in the order the checks stand in their file (so the joined report keeps that order)."""
     return Path(build_dir, "junit", group, f"{position:03d}-" + re.sub(r"[^\w.\[\]-]", "_", check) + ".xml")
+
+
+def write_unfinished_report(report, nodeid):
+    """Each check's JUnit report, before pytest writes the real one when the check ends (conftest.py
+    calls this at start-up): it says the check did not finish, and so it stays for a check CTest
+    stopped at its time limit, or one whose pytest crashed, and the joined report shows it."""
+    file, _, check = nodeid.partition("::")
+    suites = ElementTree.Element("testsuites")
+    suite = ElementTree.SubElement(suites, "testsuite", tests="1", errors="1")
+    case = ElementTree.SubElement(suite, "testcase", classname=Path(file).stem, name=check or file)
+    ElementTree.SubElement(case, "error", message="did not finish: stopped at its time limit, or pytest itself crashed")
+    report.parent.mkdir(parents=True, exist_ok=True)
+    ElementTree.ElementTree(suites).write(report, encoding="utf-8", xml_declaration=True)
 
 
 class Collector:
