@@ -10,6 +10,8 @@
 #include <string>
 
 #include "socket_core.h"
+#include "command_line.h"
+#include "time_limits.h"
 
 constexpr std::size_t kBufSize = 1024;  // client.recv(1024)
 constexpr const char* kUsage =

@@ -17,6 +17,8 @@
 #include <string>
 
 #include "socket_core.h"
+#include "command_line.h"
+#include "quoted.h"
 
 constexpr int kBacklog = 5;                // server.listen(5): 半连接池大小
 constexpr std::size_t kBufSize = 1024;     // connect.recv(1024): at most 1024 bytes per call

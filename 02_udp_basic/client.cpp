@@ -21,6 +21,8 @@
 #include <vector>
 
 #include "socket_core.h"
+#include "command_line.h"
+#include "quoted.h"
 
 constexpr std::size_t kBufSize = 1024;  // client.recvfrom(1024)
 constexpr const char* kUsage =

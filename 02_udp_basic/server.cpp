@@ -19,6 +19,8 @@
 #include <string>
 
 #include "socket_core.h"
+#include "command_line.h"
+#include "quoted.h"
 
 constexpr std::size_t kBufSize = 1024;  // server.recvfrom(1024): at most 1024 bytes per datagram
 constexpr const char* kUsage = "server [host] [port]   (default 127.0.0.1 9939; port 0 = any free port)";

@@ -22,6 +22,7 @@
 #include <string>
 
 #include "helpers.h"
+#include "command_line.h"
 
 constexpr std::size_t kBufSize = 1024;  // client.recv(1024)
 constexpr const char* kUsage =

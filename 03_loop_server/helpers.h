@@ -8,6 +8,7 @@
 #include <string>
 
 #include "socket_core.h"
+#include "time_limits.h"
 
 // Bytes from the wire may hold anything, NUL included: write them with their length.
 inline void print_line(const std::string& bytes) {

@@ -21,6 +21,10 @@
 #include <string>
 
 #include "helpers.h"
+#include "accept_backoff.h"
+#include "command_line.h"
+#include "quoted.h"
+#include "time_limits.h"
 
 constexpr int kBacklog = 5;             // sk.listen(5)
 constexpr std::size_t kBufSize = 1024;  // conn.recv(1024)

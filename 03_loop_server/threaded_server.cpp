@@ -18,6 +18,9 @@
 #include <thread>
 
 #include "helpers.h"
+#include "accept_backoff.h"
+#include "command_line.h"
+#include "quoted.h"
 
 constexpr int kBacklog = 5;             // ThreadingTCPServer.request_queue_size = 5
 constexpr std::size_t kBufSize = 1024;  // conn.recv(1024)

@@ -22,6 +22,8 @@
 #include <string>
 
 #include "socket_core.h"
+#include "command_line.h"
+#include "time_limits.h"
 
 constexpr std::size_t kBufSize = 1024;  // cmd_res = client.recv(1024)
 constexpr int kFillMs = 500;            // once a reply has begun, how long it may take to reach 1024 bytes

@@ -19,6 +19,10 @@
 
 #include "run_command.h"
 #include "socket_core.h"
+#include "accept_backoff.h"
+#include "command_line.h"
+#include "quoted.h"
+#include "time_limits.h"
 
 constexpr int kBacklog = 5;                        // server.listen(5)
 constexpr std::size_t kBufSize = 1024;             // cmd = connect.recv(1024)

@@ -20,6 +20,8 @@
 #include <string>
 
 #include "helpers.h"
+#include "quoted.h"
+#include "time_limits.h"
 
 constexpr int kAckWaitMs = 2000;  // on loopback the ACKs take microseconds; this only bounds the wait
 constexpr const char* kUsage =

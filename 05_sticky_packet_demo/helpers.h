@@ -9,6 +9,8 @@
 #include <string>
 
 #include "socket_core.h"
+#include "command_line.h"
+#include "time_limits.h"
 
 // The four experiments; both programs are given the same one.
 //   send-side     情况一 发送方的缓存机制: two send()s, the first recv(10) gets both

@@ -29,6 +29,8 @@
 #include <string>
 
 #include "helpers.h"
+#include "quoted.h"
+#include "time_limits.h"
 
 constexpr int kBacklog = 5;          // server.listen(5)
 constexpr int kMessageBytes = 10;    // b'hello' + b'magic': what the client sends in all

@@ -19,6 +19,8 @@
 
 #include "framing.h"
 #include "helpers.h"
+#include "quoted.h"
+#include "time_limits.h"
 
 constexpr const char* kUsage =
     "client [--scheme ack|fixed|json] [--max-bytes N] [--two-sends] [--bench N] [--wait SECONDS] [host] [port]   "

@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "socket_core.h"  // send_all, recv_exact, quoted
+#include "quoted.h"
 
 #include <algorithm>
 #include <cerrno>

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "framing.h"
+#include "quoted.h"
 
 namespace framing {  // test-only: compare whole headers
 bool operator==(const RequestHeader& a, const RequestHeader& b) { return a.command_size == b.command_size; }

@@ -13,6 +13,7 @@
 
 #include "framing.h"
 #include "socket_core.h"
+#include "command_line.h"
 
 // Bytes from the wire may hold anything, NUL included: write them with their length.
 inline void write_bytes(std::FILE* stream, const std::string& bytes) {

@@ -29,7 +29,8 @@
 #include <string>
 #include <vector>
 
-#include "socket_core.h"  // Fd, now_ms
+#include "socket_core.h"  // Fd
+#include "time_limits.h"
 
 extern char** environ;
 

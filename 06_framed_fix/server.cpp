@@ -18,6 +18,10 @@
 #include "framing.h"
 #include "helpers.h"
 #include "run_command.h"
+#include "accept_backoff.h"
+#include "command_line.h"
+#include "quoted.h"
+#include "time_limits.h"
 
 constexpr int kBacklog = 5;  // s.listen(5)
 constexpr const char* kUsage =

@@ -19,6 +19,9 @@
 
 #include "helpers.h"
 #include "protocol.h"
+#include "command_line.h"
+#include "quoted.h"
+#include "time_limits.h"
 
 constexpr std::size_t kChunkSize = 256 * 1024;  // one read/hash/send per 256 KiB, hashed while still in the CPU cache
 constexpr const char* kUsage = "client [--progress] [--wait SECONDS] FILE [host] [port]   (default wait 90, 127.0.0.1 9999)";

@@ -31,6 +31,8 @@
 
 #include "helpers.h"
 #include "protocol.h"
+#include "command_line.h"
+#include "quoted.h"
 
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;

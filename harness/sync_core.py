@@ -20,6 +20,13 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = {
     "01_tcp_basic/socket_core.h": ["02_udp_basic", "03_loop_server", "04_remote_cmd",
                                    "05_sticky_packet_demo", "06_framed_fix", "07_file_transfer"],
+    "01_tcp_basic/command_line.h": ["02_udp_basic", "03_loop_server", "04_remote_cmd",
+                                    "05_sticky_packet_demo", "06_framed_fix", "07_file_transfer"],
+    "01_tcp_basic/quoted.h": ["02_udp_basic", "03_loop_server", "04_remote_cmd",
+                              "05_sticky_packet_demo", "06_framed_fix", "07_file_transfer"],
+    "01_tcp_basic/time_limits.h": ["03_loop_server", "04_remote_cmd", "05_sticky_packet_demo",
+                                   "06_framed_fix", "07_file_transfer"],
+    "03_loop_server/accept_backoff.h": ["04_remote_cmd", "06_framed_fix", "07_file_transfer"],
     "04_remote_cmd/run_command.h": ["06_framed_fix"],
 }
 
