@@ -28,6 +28,7 @@ SHARED = {
                                    "06_framed_fix", "07_file_transfer"],
     "03_loop_server/accept_backoff.h": ["04_remote_cmd", "06_framed_fix", "07_file_transfer"],
     "04_remote_cmd/run_command.h": ["06_framed_fix"],
+    "04_remote_cmd/stop_signals.h": ["06_framed_fix", "07_file_transfer"],
 }
 
 
