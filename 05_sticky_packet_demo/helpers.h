@@ -1,5 +1,6 @@
-// helpers.h — what lesson 05's server.cpp and client.cpp share beyond socket_core.h:
-// the four experiments, the command line that picks one, bounded waits, and TCP_INFO.
+// helpers.h — lesson 05's own, beyond socket_core.h: the four experiments and the command line
+// that picks one; the server's bounded waits (wait_for_client before accept, wait_until_queued
+// before the tutorial's recv calls) and its ready line; TCP_INFO, for both programs.
 #pragma once
 
 #include <linux/tcp.h>  // TCP_NODELAY, TCP_INFO and the kernel's own struct tcp_info
