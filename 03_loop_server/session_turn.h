@@ -36,12 +36,18 @@ public:
     // socket_core.h's send_all within the turn: every send waits at most what is left of it.
     bool send_all(int fd, const std::string& bytes) {
         ++sends_;
-        std::size_t done = 0;
-        while (done < bytes.size()) {
-            if (!bound_next_call(fd)) return false;
+        stalled_ = false;
+        for (std::size_t done = 0; done < bytes.size();) {
+            if (!bound_next_call(fd)) {
+                stalled_ = done > 0;  // the turn ran out in the middle of this reply
+                return false;
+            }
             const ssize_t sent = ::send(fd, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
             if (sent < 0 && errno == EINTR) continue;
-            if (sent < 0) return false;
+            if (sent < 0) {
+                stalled_ = true;  // EAGAIN: it waited until the turn was over
+                return false;
+            }
             done += static_cast<std::size_t>(sent);
         }
         return true;
@@ -60,11 +66,13 @@ public:
         return dropped(sends_ <= 1 ? "sent nothing for" : "its turn is over after");
     }
 
-    // Why the session ended after send_all failed: EAGAIN means the client left its replies unread
-    // until the turn was over (the kernel's buffers on both sides were full).
+    // Why the session ended after send_all failed. EAGAIN: the turn was over, either while a reply
+    // waited for room (the client left its replies unread, and the kernel's buffers on both sides
+    // filled) or before the reply began (say a drip's last byte came just before the end).
     std::string why_send_failed() const {
         if (setsockopt_failed_) return std::string("setsockopt: ") + std::strerror(errno);
-        return errno == EAGAIN ? dropped("read nothing for") : send_failure();
+        if (errno != EAGAIN) return send_failure();
+        return dropped(stalled_ ? "read nothing for" : "its turn is over after");
     }
 
 private:
@@ -78,4 +86,5 @@ private:
     long long deadline_ms_;
     int sends_ = 0;                   // send_all calls: the greeting, then one per message
     bool setsockopt_failed_ = false;  // then errno is setsockopt's, not the socket call's
+    bool stalled_ = false;            // the last send_all failed waiting for room, not before it began
 };
