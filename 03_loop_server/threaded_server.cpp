@@ -43,7 +43,8 @@ public:
 
     void setup() { log_line("client " + peer_ + " connected"); }
 
-    // The communication loop (通信循环), exactly as in server.cpp.
+    // The communication loop (通信循环), as in server.cpp but with no turn to end it: a client
+    // here holds only its own thread and place, never the others (client_cap.h bounds the places).
     void handle() {
         if (!send_all(conn_.fd, kGreeting, std::strlen(kGreeting))) return end(send_failure());
         char buf[kBufSize];
