@@ -1,7 +1,7 @@
 // Lesson 03 — iterative TCP echo server: serve clients one after another, forever.
 //
-// Usage:    ./server [host] [port] [--idle-timeout SECONDS]
-//           default 127.0.0.1 8888, a turn of 60 s per client; port 0 = any free port
+// Usage:    ./server [host] [port] [--turn SECONDS]
+//           default 127.0.0.1 8888, a turn of 300 s per client; port 0 = any free port
 // Partner:  ./client [host] [port] (several: they wait their turn), or the tutorial's own clients:
 //           001 socket_client.py, 004 持续性数据的交互.
 // Mirrors:  tutorial 001 socket_server.py step by step (socket, bind, listen, the link loop:
@@ -13,7 +13,7 @@
 // one message, sent back upper-cased; "exit" (or nc's "exit\n") ends the session. TCP keeps no
 // boundaries, so two quick messages can arrive glued and are answered as one (README; lessons
 // 04/05). While it talks to one client the next ones wait in the listen queue, so each client
-// gets a turn of at most --idle-timeout seconds, wall-clock (session_turn.h): a silent client, one
+// gets a turn of at most --turn seconds, wall-clock (session_turn.h): a silent client, one
 // that reads nothing and one that drips a byte a second are all dropped when it is over.
 
 #include <csignal>
@@ -29,18 +29,18 @@ constexpr int kBacklog = 5;             // sk.listen(5)
 constexpr std::size_t kBufSize = 1024;  // conn.recv(1024)
 constexpr const char* kGreeting = "连接成功";  // msg = "连接成功"; conn.send(msg.encode()): no newline
 constexpr const char* kUsage =
-    "server [host] [port] [--idle-timeout SECONDS]   (default 127.0.0.1 8888, a turn of 60 s per client; "
+    "server [host] [port] [--turn SECONDS]   (default 127.0.0.1 8888, a turn of 300 s per client; "
     "port 0 = any free port)";
 
 int main(int argc, char* argv[]) {
-    const CommandLine line = parse_command_line("server", kUsage, argc, argv, {"--idle-timeout SECONDS"}, 2);
+    const CommandLine line = parse_command_line("server", kUsage, argc, argv, {"--turn SECONDS"}, 2);
     std::string host = "127.0.0.1";  // ip_port = ('127.0.0.1', 8888)
     std::uint16_t port = 8888;
     if (line.positional.size() > 0) host = line.positional[0];
     if (line.positional.size() > 1) port = parse_port("server", line.positional[1], /*zero_allowed=*/true, kUsage);
-    double idle_timeout = 60;
-    for (const auto& [option, value] : line.options) {  // --idle-timeout is the only option
-        idle_timeout = parse_seconds("server", kUsage, option, value);
+    double turn_seconds = 300;
+    for (const auto& [option, value] : line.options) {  // --turn is the only option
+        turn_seconds = parse_seconds("server", kUsage, option, value);
     }
     std::signal(SIGPIPE, SIG_IGN);  // a vanished reader (client or log pipe) is an error, never a death
 
@@ -72,7 +72,7 @@ int main(int argc, char* argv[]) {
         }
         const std::string peer = to_string(client);
         log_line("client " + peer + " connected");
-        Turn turn{idle_timeout};  // this client's turn: --idle-timeout s of wall-clock time in all
+        Turn turn{turn_seconds};  // this client's turn: --turn s of wall-clock time in all
         std::string why;          // why its session ended, for the log
 
         // 5. msg = "连接成功"; conn.send(msg.encode())

@@ -1,4 +1,4 @@
-// session_turn.h — lesson 03's iterative server gives each client a TURN: at most --idle-timeout
+// session_turn.h — lesson 03's iterative server gives each client a TURN: at most --turn
 // seconds of wall-clock time from accept to close, however the client spends them. Not needed to
 // follow the tutorial's calls; server.cpp calls it in one line before each recv and for each send.
 //
@@ -76,9 +76,9 @@ public:
     }
 
 private:
-    std::string dropped(const char* what) const {  // "dropped: sent nothing for 60 s, --idle-timeout"
+    std::string dropped(const char* what) const {  // "dropped: sent nothing for 300 s, --turn"
         char text[96];
-        std::snprintf(text, sizeof text, "dropped: %s %g s, --idle-timeout", what, seconds_);
+        std::snprintf(text, sizeof text, "dropped: %s %g s, --turn", what, seconds_);
         return text;
     }
 

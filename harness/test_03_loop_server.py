@@ -435,21 +435,21 @@ def test_the_client_goes_on_without_a_greeting_and_reports_a_silent_server(lab):
     assert client.stderr_lines == [f"client: no reply within {float(seconds_arg(0.5)):g} s"]
 
 
-# --- one client cannot hold the iterative server (--idle-timeout) ---------------------------
+# --- one client cannot hold the iterative server (--turn) ---------------------------
 
 def test_an_idle_client_is_dropped_and_the_next_one_served(lab):
-    server = lab.server(LESSON, "server", "127.0.0.1", "0", "--idle-timeout", seconds_arg(1))
+    server = lab.server(LESSON, "server", "127.0.0.1", "0", "--turn", seconds_arg(1))
     started = time.monotonic()
     idle = Peer(server.port).greeted()  # then says nothing
     expect_served(server, server.port)  # waits in the queue until the idle one is dropped
     assert time.monotonic() - started >= scaled(1)
     idle.expect_closed()
-    assert (f"client {idle.name} left (dropped: sent nothing for {seconds_arg(1)} s, --idle-timeout)"
+    assert (f"client {idle.name} left (dropped: sent nothing for {seconds_arg(1)} s, --turn)"
             in server.stdout_lines)
 
 
 def test_a_client_that_does_not_read_is_dropped_and_the_next_one_served(lab):
-    server = lab.server(LESSON, "server", "127.0.0.1", "0", "--idle-timeout", seconds_arg(1))
+    server = lab.server(LESSON, "server", "127.0.0.1", "0", "--turn", seconds_arg(1))
     with socket.socket() as stalled:
         stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # fills sooner
         stalled.settimeout(WAIT_SECONDS)
@@ -464,7 +464,7 @@ def test_a_client_that_does_not_read_is_dropped_and_the_next_one_served(lab):
         sender.start()
         try:
             server.wait_for(rf"^client 127\.0\.0\.1:{port} left \(dropped: read nothing for "
-                            rf"{re.escape(seconds_arg(1))} s, --idle-timeout\)$")
+                            rf"{re.escape(seconds_arg(1))} s, --turn\)$")
             expect_served(server, server.port)
         finally:
             sender.join(WAIT_SECONDS)
@@ -819,10 +819,10 @@ def test_threaded_server_serves_at_most_max_clients_and_tells_the_rest(lab):
 
 @pytest.mark.torture
 def test_a_drip_does_not_hold_the_iterative_server(lab):
-    # The issue's attack: one byte at a time, each well within --idle-timeout of the last one.
+    # The issue's attack: one byte at a time, each well within --turn of the last one.
     # A silence limit per recv (SO_RCVTIMEO) restarts with every byte, so the drip held the
     # server for ever and the client queued behind it waited for ever. The turn is wall-clock.
-    server = lab.server(LESSON, "server", "127.0.0.1", "0", "--idle-timeout", seconds_arg(1))
+    server = lab.server(LESSON, "server", "127.0.0.1", "0", "--turn", seconds_arg(1))
     started = time.monotonic()
     drip = Peer(server.port).greeted()
     queued = Peer(server.port)  # waits in the listen queue behind the drip
@@ -831,10 +831,10 @@ def test_a_drip_does_not_hold_the_iterative_server(lab):
     while time.monotonic() - started < scaled(5) and not drops:  # five turns' worth of drip at most
         with contextlib.suppress(OSError):  # reset: the server has dropped it
             drip.send(b"z")
-        time.sleep(scaled(0.2))  # the drip's pace: five bytes per --idle-timeout, never silent for it
+        time.sleep(scaled(0.2))  # the drip's pace: five bytes per --turn, never silent for it
         drops = [m for m in map(departure.match, list(server.stdout_lines)) if m]
     assert drops, "the drip held the server for 5 turns"
-    assert drops[0].group(1) == f"dropped: its turn is over after {seconds_arg(1)} s, --idle-timeout"
+    assert drops[0].group(1) == f"dropped: its turn is over after {seconds_arg(1)} s, --turn"
     assert scaled(1) <= time.monotonic() - started < scaled(2.5)  # its turn, and one pace or so
     assert len(said(server, drip.name)) >= 3  # it did drip: messages came all along its turn
     queued.greeted()  # and the next client is served

@@ -52,7 +52,7 @@ PROGRAMS = [
     ("01_tcp_basic", "client", ["127.0.0.1"], 3, ["--wait"], []),
     ("02_udp_basic", "server", ["127.0.0.1"], 2, [], []),
     ("02_udp_basic", "client", ["127.0.0.1"], None, ["--timeout"], []),
-    ("03_loop_server", "server", ["127.0.0.1"], 2, ["--idle-timeout"], []),
+    ("03_loop_server", "server", ["127.0.0.1"], 2, ["--turn"], []),
     ("03_loop_server", "threaded_server", ["127.0.0.1"], 2, [], [("--max-clients", 1, 10000)]),
     ("03_loop_server", "client", ["127.0.0.1"], 2, ["--greeting", "--wait"], []),
     ("04_remote_cmd", "server", ["127.0.0.1"], 2, ["--timeout", "--idle-timeout"], []),
