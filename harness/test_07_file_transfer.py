@@ -721,7 +721,7 @@ def test_accept_out_of_descriptors_backs_off_and_serves_again(lab, tmp_path):
         time.sleep(window)  # a measurement window, not a wait for a condition
         used = cpu_seconds(pid) - before
         assert used < 0.1 * window, f"{used:.2f} s of CPU in {window} s: accept() spins"
-        assert server.stderr_lines == ["server: accept: Too many open files (retrying every 100 ms, reported once)"]
+        assert server.stderr_lines == ["server: accept: Too many open files (retrying every 100 ms; said once per burst)"]
         resource.prlimit(pid, resource.RLIMIT_NOFILE, (hard, hard))  # descriptors free again
     finally:
         for sock in waiting:
