@@ -43,7 +43,7 @@ int main(int argc, char* argv[]) {
 
     Fd sk{::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};  // sk = socket.socket()
     if (sk.fd < 0) die("server: socket");
-    const int on = 1;  // a restarted server may bind again at once (tutorial 004 加入一条socket配置)
+    const int on = 1;  // bind again at once after a restart (004: phone.setsockopt(...SO_REUSEADDR,1))
     if (::setsockopt(sk.fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) < 0) die("server: setsockopt");
     const sockaddr_in ip_port = ipv4_address("server", options.host, options.port);
     if (::bind(sk.fd, reinterpret_cast<const sockaddr*>(&ip_port), sizeof ip_port) < 0)  // sk.bind(ip_port)
@@ -55,7 +55,8 @@ int main(int argc, char* argv[]) {
 
     try {
         log_line("listening on " + to_string(bound));
-        for (const std::string& name : folder.removed) log_line("removed " + quoted(name) + ", left behind by a server that died");
+        for (const std::string& name : folder.removed)
+            log_line("removed " + quoted(name) + ", left behind by a server that died");
         for (;;) {  // 链接循环: one upload after another
             wait_for_client(sk.fd);  // or a stop signal
             sockaddr_in address{};
