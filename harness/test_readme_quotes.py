@@ -39,6 +39,11 @@ TUTORIAL_TEXT = [
     "client.sendto('hello socket'.encode('utf-8'), ('127.0.0.1', 9939)) # 发送数据\"hello socket\"",
     # 000 §二.1: what the server's print(client_addr) printed
     "('127.0.0.1', 50140)",
+    # 001, 简单的信息交互实例(tcp) socket_server.py, 非堵塞型信息交互实例(tcp) socket_server_tcp2.py and
+    # 文件传输实例 file_receive.py: the addresses the copies take from argv
+    "ip_port = ('127.0.0.1', 8888)",
+    "server = socketserver.ThreadingTCPServer(('127.0.0.1',8888), my_socket_server)",
+    "ip_port = ('127.0.0.1',9999)",
     # 001, UDP通信实例: the file's name
     "服务端socket_server_udp.py",
     # 001, 文件传输实例: the file names the copies take from argv
