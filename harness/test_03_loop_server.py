@@ -449,7 +449,9 @@ def test_an_idle_client_is_dropped_and_the_next_one_served(lab):
 
 
 def test_a_client_that_does_not_read_is_dropped_and_the_next_one_served(lab):
-    server = lab.server(LESSON, "server", "127.0.0.1", "0", "--turn", seconds_arg(1))
+    # A turn of 3 s: the server must echo megabytes, 1024 bytes a call, until every buffer on
+    # the way is full and its send() stalls, before the turn is over (a loaded machine is slow).
+    server = lab.server(LESSON, "server", "127.0.0.1", "0", "--turn", seconds_arg(3))
     with socket.socket() as stalled:
         stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # fills sooner
         stalled.settimeout(WAIT_SECONDS)
@@ -464,7 +466,7 @@ def test_a_client_that_does_not_read_is_dropped_and_the_next_one_served(lab):
         sender.start()
         try:
             server.wait_for(rf"^client 127\.0\.0\.1:{port} left \(dropped: read nothing for "
-                            rf"{re.escape(seconds_arg(1))} s, --turn\)$")
+                            rf"{re.escape(seconds_arg(3))} s, --turn\)$")
             expect_served(server, server.port)
         finally:
             sender.join(WAIT_SECONDS)
