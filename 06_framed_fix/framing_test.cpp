@@ -3,7 +3,7 @@
 // and malformed ack lengths and JSON headers. Prints one line per failed check, then a
 // summary; exit status 0 only if every check passed. Run by harness/test_06_framed_fix.py.
 //
-// Usage:  ./framing_test
+// Usage:  ./framing_test       (--help prints this usage; any other argument is a usage error)
 
 #include <cstdio>
 #include <string>
@@ -56,8 +56,13 @@ void check_error(const std::string& error, const std::string& needle, const std:
 }
 }  // namespace
 
-int main() {
+int main(int argc, char* argv[]) {
     using namespace framing;
+    if (argc > 1) {  // it takes no arguments: --help says so, anything else is a mistake
+        const bool help = std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h";
+        std::fprintf(help ? stdout : stderr, "usage: framing_test   (runs the unit tests of framing.h; no arguments)\n");
+        return help ? 0 : 2;
+    }
     constexpr std::uint64_t limit = kDefaultMaxBytes;
 
     // fixed: '!I' is 4 bytes, big-endian, unsigned
@@ -129,6 +134,13 @@ int main() {
                 "json: extra field");
     check_error(request("{\"command_size\": 1e999}", limit).error, "number overflow",
                 "json: 1e999 (out_of_range)");
+    // every byte of the frame is the JSON text: a NUL (where nlohmann's lexer would stop) and what follows it
+    // are refused, not ignored (issue 21 item 5); trailing junk without a NUL is a parse error anyway
+    check_error(request(std::string("{\"command_size\": 7}\0junk", 24), limit).error, "NUL byte at offset 19 of 24",
+                "json: NUL then junk after the object");
+    check_error(request(std::string("{\"command_size\": 7}\0", 20), limit).error, "NUL byte", "json: NUL at the end");
+    check_error(request("{\"command_size\": 7} junk", limit).error, "malformed JSON header", "json: junk after");
+    check_error(reply(std::string("{\"stdout_size\":0}\0", 18), limit).error, "NUL byte", "json reply: NUL");
     check_error(request("{\"command_size\": 18446744073709551616}", limit).error, "must be an integer",
                 "json: 2^64");
 

@@ -551,17 +551,20 @@ def test_commands_inherit_no_socket(lab):
     assert b"socket:" not in listing
 
 
+@pytest.mark.parametrize("sent", [0, 3], ids=["nothing", "3-bytes"])
 @pytest.mark.parametrize("scheme", SCHEMES)
-def test_an_idle_client_is_dropped_and_the_next_one_served(lab, scheme):
+def test_an_idle_client_is_dropped_and_the_next_one_served(lab, scheme, sent):
     server = start_server(lab, scheme, "--idle-timeout", seconds_arg(1))
     with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as idle:
-        idle.sendall(json_request(b"echo half")[:3])  # part of a length header, then nothing
+        idle.sendall(json_request(b"echo half")[:sent])  # nothing, or part of a length header, then nothing
         started = time.monotonic()
         still_serves(lab, server, scheme)
         assert time.monotonic() - started >= scaled(1)
         assert idle.recv(1) == b""  # closed by the server, without a word
         port = idle.getsockname()[1]
-    assert (f"server: client 127.0.0.1:{port} sent nothing for {seconds_arg(1)} s (--idle-timeout): dropped"
+    # the log says truthfully what the client did: nothing at all, or some bytes and then nothing
+    what = "sent nothing" if sent == 0 else f"sent {sent} bytes of a request, then nothing"
+    assert (f"server: client 127.0.0.1:{port} {what} for {seconds_arg(1)} s (--idle-timeout): dropped"
             in server.stderr_lines)
 
 
