@@ -124,14 +124,7 @@ using nlohmann::json;
 // levels deep, and whatever walks a value recursively (dump(), a copy, ==) needs a stack frame
 // per level: a crash. The parser itself keeps its place on the heap, and calls this callback
 // as each array or object opens: the first one deeper than kMaxJsonDepth stops it (throw).
-// Every byte of the frame must be the JSON text: nlohmann's lexer stops at a NUL as if the text
-// ended there (nlohmann/json#1095), so `{"command_size": 7}\0junk` would pass. JSON has no raw NUL
-// anywhere (inside a string it is written \u0000): one is refused before the parser sees it.
 inline std::string parse_header(std::string_view text, json& header) {
-    if (const std::size_t nul = text.find('\0'); nul != std::string_view::npos) {
-        return "JSON header has a NUL byte at offset " + std::to_string(nul) + " of " + std::to_string(text.size()) +
-               ": every byte of the frame must be the JSON text";
-    }
     struct TooDeep {};
     const json::parser_callback_t refuse_deep = [](int depth, json::parse_event_t event, json&) {
         const bool opens = event == json::parse_event_t::object_start || event == json::parse_event_t::array_start;
@@ -144,6 +137,14 @@ inline std::string parse_header(std::string_view text, json& header) {
         return "JSON header nests arrays or objects more than " + std::to_string(kMaxJsonDepth) + " levels deep";
     } catch (const json::exception& e) {  // parse_error; out_of_range for 1e999 (found by fuzzing)
         return "malformed JSON header: " + quoted(e.what(), 200);
+    }
+    // Every byte of the frame must be the JSON text: nlohmann's lexer stops at a NUL as if the
+    // text ended there (nlohmann/json#1095), so `{"command_size": 7}\0junk` parses as a whole
+    // header. JSON has no raw NUL anywhere (inside a string it is written \u0000): a text that
+    // parsed but holds one is refused. (Checked after the parse, so depth is refused first.)
+    if (const std::size_t nul = text.find('\0'); nul != std::string_view::npos) {
+        return "JSON header has a NUL byte at offset " + std::to_string(nul) + " of " + std::to_string(text.size()) +
+               ": every byte of the frame must be the JSON text";
     }
     if (!header.is_object()) return std::string("JSON header must be an object, not ") + header.type_name();
     return "";
