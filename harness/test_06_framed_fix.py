@@ -514,6 +514,9 @@ def test_bad_arguments_exit_2_with_usage_and_help_exits_0(lab):
         lab.expect_usage_error(LESSON, name, *args)
     for name in ("server", "client"):
         lab.expect_help(LESSON, name)
+    # the unit tests take no arguments: --help prints the usage and runs no check, anything else is a mistake
+    assert "checks," not in lab.expect_help(LESSON, "framing_test").stdout
+    lab.expect_usage_error(LESSON, "framing_test", "--nope")
 
 
 # ---------------------------------------------------------------- hostile peers and hard stops (issue 12)
