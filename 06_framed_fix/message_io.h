@@ -34,6 +34,7 @@ struct Status {
     Outcome outcome = Outcome::ok;
     std::string error;          // what went wrong (silent, failed)
     std::uint64_t arrived = 0;  // bytes of this message received so far: "sent nothing" only if 0
+    bool closed_early = false;  // failed because the peer closed in the middle of the message
     bool ok() const { return outcome == Outcome::ok; }
 };
 inline Status failed(std::string error, std::uint64_t arrived) { return {Outcome::failed, std::move(error), arrived}; }
@@ -60,8 +61,10 @@ inline Status recv_body(int fd, std::uint64_t size, std::string& out, const char
         if (received < 0) return call_failed("recv", arrived);
         if (received == 0 && arrived == 0) return {Outcome::ended, "", 0};
         if (received == 0) {
-            return failed("truncated " + std::string(what) + ": got " + std::to_string(got) + " of " +
-                              std::to_string(size) + " bytes", arrived);
+            Status truncated = failed("truncated " + std::string(what) + ": got " + std::to_string(got) + " of " +
+                                      std::to_string(size) + " bytes", arrived);
+            truncated.closed_early = true;
+            return truncated;
         }
         try {
             out.append(chunk, static_cast<std::size_t>(received));
@@ -106,7 +109,7 @@ inline Received recv_ack_message(int fd, std::uint64_t limit) {
     std::string line;
     while (line.size() <= framing::kMaxAckDigits && (line.empty() || line.back() != '\n')) {
         const Status got = recv_body(fd, 1, line, "length line", line.size());
-        if (got.outcome == Outcome::failed && got.error.rfind("truncated", 0) == 0) {
+        if (got.closed_early) {  // the line began, then the peer closed: say what came of it
             return {"", failed("truncated length line " + ::quoted(line, 40), line.size())};
         }
         if (!got.ok()) return {"", got};
