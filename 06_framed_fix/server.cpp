@@ -15,9 +15,11 @@
 
 #include "framing.h"     // what the bytes mean: encode_* / decode_*
 #include "message_io.h"  // whole messages in and out, bounded: recv_*, send_*, Status
-#include "helpers.h"     // Options, run_for_client, notice_line, log_dropped
+#include "helpers.h"     // Options, tcp_data_segments
+#include "server_policies.h"  // run_for_client, notice_line, log_dropped
 #include "accept_backoff.h"
 #include "quoted.h"
+#include "time_limits.h"  // set_silence_limit
 
 using message_io::Outcome;
 using message_io::Received;
@@ -120,7 +122,7 @@ Received recv_command(int fd, const Options& o) {
 }
 
 // 8. The answer. json keeps stdout, stderr and the exit status apart; ack and fixed carry only
-// bytes: stdout, then stderr, then a refusal or a time-out as one line of text (helpers.h).
+// bytes: stdout, then stderr, then a refusal or a time-out as one line of text (server_policies.h).
 Status answer(int fd, const Options& o, const CommandResult& r, const std::string& refused) {
     if (o.scheme == Scheme::json) {  // 004: 用字典的方法来打包报头 — the dict header, its length, the data
         const std::string header =
