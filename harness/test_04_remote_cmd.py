@@ -6,7 +6,6 @@ replies must be exactly the consecutive 1024-byte pieces of that real output.
 
 import os
 import pty
-import random
 import re
 import signal
 import socket
