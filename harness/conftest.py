@@ -664,9 +664,9 @@ class StudentServer(StudentProcess):
 # A student's server that did not start: the first promise says why, the others say so at once.
 START_FAILURES = ("nothing listened on", "the server ended", "the server did not start")
 START_HINT = ("a server takes the host and port it is given as its two arguments (sys.argv[1], sys.argv[2]), "
-              "binds them and listens; \"Address already in use\" after a restart: SO_REUSEADDR missing",
-              "服务端应绑定并监听作为两个参数传给它的主机和端口（sys.argv[1]、sys.argv[2]）；重启后出现"
-              "“Address already in use”：缺少 SO_REUSEADDR")
+              "binds them and listens", "服务端应绑定并监听作为两个参数传给它的主机和端口（sys.argv[1]、sys.argv[2]）")
+IN_USE_HINT = ("SO_REUSEADDR missing: set it before bind(), or the port stays taken while an old connection "
+               "lingers in TIME_WAIT", "缺少 SO_REUSEADDR：在 bind() 之前设置它，否则旧连接停在 TIME_WAIT 时端口一直被占用")
 
 
 class Subject:
@@ -799,7 +799,7 @@ class PromiseReport:
         if verdict != "PASS" and why:
             lines.append(f"     {words['why']}: {why}")
         if verdict == "FAIL" and why.startswith(START_FAILURES):
-            hint = START_HINT
+            hint = IN_USE_HINT if "Address already in use" in why else START_HINT
         if verdict == "FAIL" and hint:
             lines.append(f"     {words['hint']}: {hint[half]}")
         print("\n".join(lines), flush=True)

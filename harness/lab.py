@@ -600,7 +600,7 @@ def run_promises(lesson, server=None, client=None, scheme=None, junit=None, echo
         output = []
         with process:
             for line in process.stdout:
-                if echo:
+                if echo and line.strip():  # pytest -qq ends with an empty line
                     print(line, end="", flush=True)
                 output.append(line)
         if not results_file.exists():
