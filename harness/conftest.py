@@ -740,7 +740,7 @@ class PromiseReport:
     the first of its parameters), of the side(s) given; one line per promise; the outcomes in
     --subject-results FILE (JSON) for lab.py's exit status and grade tables."""
 
-    WORDS = {"en": {"why": "why", "hint": "hint"}, "zh": {"why": "原因", "hint": "提示"}}
+    WORDS = {"en": {"why": "why: ", "hint": "hint: "}, "zh": {"why": "原因：", "hint": "提示："}}
 
     def __init__(self):
         self.active = False
@@ -797,11 +797,11 @@ class PromiseReport:
         words = self.WORDS[self.language]
         lines = [f"{verdict} {tier:9} {text[half]}"]
         if verdict != "PASS" and why:
-            lines.append(f"     {words['why']}: {why}")
+            lines.append(f"     {words['why']}{why}")
         if verdict == "FAIL" and why.startswith(START_FAILURES):
             hint = IN_USE_HINT if "Address already in use" in why else START_HINT
         if verdict == "FAIL" and hint:
-            lines.append(f"     {words['hint']}: {hint[half]}")
+            lines.append(f"     {words['hint']}{hint[half]}")
         print("\n".join(lines), flush=True)
 
     def pytest_sessionfinish(self, session):

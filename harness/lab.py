@@ -38,6 +38,7 @@ import tempfile
 import termios
 import threading
 import time
+import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -498,8 +499,9 @@ usage: python3 harness/lab.py grade LESSON SUBMISSIONS [--scheme ack|fixed|json]
 For instructors: every sub-folder of SUBMISSIONS is one student's, holding server.py or
 server.cpp (and client.py or client.cpp where the lesson checks clients). All are checked
 as with `check`, as many at once as there are cores. Prints one table (student x promise,
-a score per tier), writes SUBMISSIONS/socketlab-report/LESSON.csv and one JUnit file per
-student, SUBMISSIONS/socketlab-report/LESSON/<student>.xml (other lessons' reports are kept).
+a score per tier), writes SUBMISSIONS/socketlab-report/NN.csv (NN: the lesson's number) and one
+JUnit file per student, SUBMISSIONS/socketlab-report/NN/<student>.xml (other lessons' reports
+are kept).
 A submission that does not build or start gets a row that says so."""
 
 GRADE_HELP_ZH = """\
@@ -507,8 +509,8 @@ GRADE_HELP_ZH = """\
 
 给老师用：SUBMISSIONS 的每个子文件夹属于一个学生，里面有 server.py 或 server.cpp（这一课也检查
 客户端时，还有 client.py 或 client.cpp）。每份都像 `check` 一样检查，同时检查的份数等于 CPU 核数。
-打印一张表（学生 × 约定，每个级别一个得分），写出 SUBMISSIONS/socketlab-report/LESSON.csv，
-以及每个学生一份 JUnit 文件 SUBMISSIONS/socketlab-report/LESSON/<学生>.xml（其他课的报告保留）。
+打印一张表（学生 × 约定，每个级别一个得分），写出 SUBMISSIONS/socketlab-report/NN.csv（NN 是课的
+编号），以及每个学生一份 JUnit 文件 SUBMISSIONS/socketlab-report/NN/<学生>.xml（其他课的报告保留）。
 编译失败或启动不了的作业也占一行，写明原因。"""
 
 WORDS = {  # lab.py's own lines, (English, 中文)
@@ -662,8 +664,9 @@ def grade_one(lesson, folder, report_folder, scheme):
             try:
                 commands[side] = program_command(str(found[0]), lesson, build_folder, echo=False)
             except NotBuilt as error:
-                note = f"{found[0].name} {word('not built')}: " + first_error(str(error))
+                note = f"{found[0].name} {word('not built')}: " + first_error(str(error).replace(f"{folder}/", ""))
         if note or "server" not in commands:
+            write_not_run_report(report_folder / f"{folder.name}.xml", folder.name, note)
             return {}, note
         results, _ = run_promises(lesson, commands.get("server"), commands.get("client"), scheme,
                                   report_folder / f"{folder.name}.xml", echo=False)
@@ -671,6 +674,15 @@ def grade_one(lesson, folder, report_folder, scheme):
     if started and len(started) == len([r for r in results if r["side"] == "server"]):
         note = started[0]["why"]
     return {(r["tier"], r["promise"]): r for r in results}, note
+
+
+def write_not_run_report(path, student, note):
+    """A JUnit file for a submission whose promises could not run: one error that says why."""
+    suites = ElementTree.Element("testsuites")
+    suite = ElementTree.SubElement(suites, "testsuite", name=student, tests="1", errors="1")
+    case = ElementTree.SubElement(suite, "testcase", classname=student, name="builds and starts")
+    ElementTree.SubElement(case, "error", message=note)
+    ElementTree.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)
 
 
 def first_error(compiler_output):
@@ -684,12 +696,14 @@ def grade(options):
     if not submissions.is_dir():
         usage_error(f"no such folder: {options.submissions}")
     students = sorted(p for p in submissions.iterdir() if p.is_dir() and p.name != "socketlab-report")
-    report_folder = submissions / "socketlab-report" / lesson
+    number = lesson[:2]  # reports are named by the lesson's number: socketlab-report/03.csv, 03/
+    report_folder = submissions / "socketlab-report" / number
     shutil.rmtree(report_folder, ignore_errors=True)  # this lesson's report only: others are kept
     report_folder.mkdir(parents=True)
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         rows = dict(zip(students, pool.map(lambda s: grade_one(lesson, s, report_folder, options.scheme), students)))
     promises = list(dict.fromkeys(key for outcomes, _ in rows.values() for key in outcomes))
+    promise_texts = {key: result["promise_zh"] for outcomes, _ in rows.values() for key, result in outcomes.items()}
     tiers = list(dict.fromkeys(tier for tier, _ in promises))
     table = [[word("student"), *[f"{tier} score" for tier in tiers], *[f"{n + 1}" for n in range(len(promises))], "note"]]
     for student, (outcomes, note) in rows.items():
@@ -700,9 +714,9 @@ def grade(options):
     for row in table:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1])
     print()
-    for number, (tier, promise) in enumerate(promises, 1):
-        print(f"{number:2}. {tier:9} {promise}")
-    csv_path = submissions / "socketlab-report" / f"{lesson}.csv"
+    for column, (tier, promise) in enumerate(promises, 1):
+        print(f"{column:2}. {tier:9} {in_language((promise, promise_texts[tier, promise]))}")
+    csv_path = submissions / "socketlab-report" / f"{number}.csv"
     with open(csv_path, "w", newline="") as csv_file:
         writer = csv.writer(csv_file)
         writer.writerow(["student", *[f"{tier} score" for tier in tiers], *[f"{t}: {p}" for t, p in promises], "note"])

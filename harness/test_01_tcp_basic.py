@@ -145,21 +145,23 @@ SILENCE = scaled(5)  # how long a promise waits for the server's next bytes befo
 def exchange(port, message, until_close=False):
     """As the lesson's client does: send `message`, shutdown(SHUT_WR), read the reply (all of
     len(message) bytes, or up to the close). Returns (reply, how it ended: "complete", "closed",
-    "reset", or "silent" after SILENCE seconds without a byte)."""
+    "reset", or "silent": no byte for SILENCE seconds once all of the message had gone out)."""
     with socket.create_connection(("127.0.0.1", port), timeout=SILENCE) as sock:
         sender = threading.Thread(target=send_then_finish, args=(sock, message), daemon=True)
         sender.start()  # a thread: a long message must be read back while it is still going out
-        reply = bytearray()
-        try:
-            while until_close or len(reply) < len(message):
+        reply, deadline = bytearray(), time.monotonic() + 3 * WAIT_SECONDS
+        while until_close or len(reply) < len(message):
+            try:
                 chunk = sock.recv(1 << 20)
-                if not chunk:
-                    return bytes(reply), "closed"
-                reply += chunk
-        except ConnectionResetError:
-            return bytes(reply), "reset"
-        except TimeoutError:
-            return bytes(reply), "silent"
+            except ConnectionResetError:
+                return bytes(reply), "reset"
+            except TimeoutError:
+                if sender.is_alive() and time.monotonic() < deadline:
+                    continue  # the server is still reading the message: a server may answer at the end
+                return bytes(reply), "silent"
+            if not chunk:
+                return bytes(reply), "closed"
+            reply += chunk
         return bytes(reply), "complete"
 
 

@@ -8,7 +8,7 @@ server.bind((sys.argv[1], int(sys.argv[2])))
 server.listen(5)
 conn, client_addr = server.accept()
 conn.settimeout(30)
-message = b""
+message = bytearray()
 while True:
     data = conn.recv(65536)
     if not data:
