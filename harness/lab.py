@@ -126,14 +126,24 @@ LESSONS = {
 }
 
 USAGE = """\
-usage: python3 harness/lab.py [--lang en|zh] run LESSON    build one lesson's programs and run its demo
+usage: python3 harness/lab.py [--lang en|zh] run LESSON [PROGRAM] [--scheme ack|fixed|json]
+                                           build one lesson's programs and run its demo
        python3 harness/lab.py [--lang en|zh] list          list the lessons
-LESSON is a number (01) or a folder name (01_tcp_basic)."""
+       python3 harness/lab.py [--lang en|zh] check LESSON --server CMD [--client CMD] ...
+                                           run the lesson's promises against your program
+       python3 harness/lab.py [--lang en|zh] grade LESSON SUBMISSIONS
+                                           check a class's programs, one folder each
+LESSON is a number (01) or a folder name (01_tcp_basic); check --help and grade --help say more."""
 
 USAGE_ZH = """\
-用法：python3 harness/lab.py [--lang en|zh] run LESSON    只编译这一课的程序，然后运行它的演示
+用法：python3 harness/lab.py [--lang en|zh] run LESSON [PROGRAM] [--scheme ack|fixed|json]
+                                          只编译这一课的程序，然后运行它的演示
       python3 harness/lab.py [--lang en|zh] list          列出所有课
-LESSON 可以是编号（01）或文件夹名（01_tcp_basic）。"""
+      python3 harness/lab.py [--lang en|zh] check LESSON --server CMD [--client CMD] ...
+                                          用这一课的约定检查你自己的程序
+      python3 harness/lab.py [--lang en|zh] grade LESSON SUBMISSIONS
+                                          检查全班的程序，每人一个文件夹
+LESSON 可以是编号（01）或文件夹名（01_tcp_basic）；check --help 和 grade --help 有详细说明。"""
 
 LANGUAGES = ("en", "zh")
 
