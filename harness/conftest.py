@@ -608,21 +608,23 @@ def command_argv(command, host, port):
     return [word.replace("{host}", host).replace("{port}", str(port)) for word in words]
 
 
-def free_port():
-    """A TCP port on 127.0.0.1 that nothing uses now (bound, never listened, closed at once)."""
-    with socket.socket() as probe:
+def free_port(udp=False):
+    """A TCP (or UDP) port on 127.0.0.1 that nothing uses now (bound, never used, closed at once)."""
+    with socket.socket(type=socket.SOCK_DGRAM if udp else socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
 
 
-def listening_on(port):
-    """Is a socket listening on `port` (127.0.0.1 or any address)? Read from /proc/net/tcp{,6}
-    rather than by connecting: a connection would be the one client a one-shot server serves."""
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+def listening_on(port, udp=False):
+    """Is a socket listening on `port` (127.0.0.1 or any address), or for UDP bound to it? Read
+    from /proc/net/{tcp,udp}{,6} rather than by connecting or sending: that would be the one
+    client a one-shot server serves."""
+    kind, ready = ("udp", "07") if udp else ("tcp", "0A")  # 07: an unconnected UDP socket; 0A: LISTEN
+    for table in (f"/proc/net/{kind}", f"/proc/net/{kind}6"):
         with contextlib.suppress(OSError), open(table) as rows:
             for row in list(rows)[1:]:
                 local, state = row.split()[1], row.split()[3]
-                if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:
+                if state == ready and int(local.rsplit(":", 1)[1], 16) == port:
                     return True
     return False
 
@@ -645,11 +647,11 @@ class StudentProcess(Process):
 class StudentServer(StudentProcess):
     """A student's server on a port the checker chose: ready once the port is listening."""
 
-    def __init__(self, command, cwd, port=None):
-        self.host, self.port = "127.0.0.1", port or free_port()
+    def __init__(self, command, cwd, port=None, udp=False):
+        self.host, self.port = "127.0.0.1", port or free_port(udp)
         super().__init__(command_argv(command, self.host, self.port), cwd=cwd)
         deadline = time.monotonic() + scaled(LISTEN_SECONDS)
-        while not listening_on(self.port):
+        while not listening_on(self.port, udp):
             if self.popen.poll() is not None:
                 self.stop()
                 said = self.stderr_lines[-1] if self.stderr_lines else "nothing on stderr"
@@ -683,15 +685,16 @@ class Subject:
     def ours(self):
         return self.server_command is None and self.client_command is None
 
-    def server(self, lesson, name="server", *args, port=None):
+    def server(self, lesson, name="server", *args, port=None, udp=False):
         """Start the server under test on 127.0.0.1 (on `port`, or a free one); our own with
-        `args` (default 127.0.0.1 0/port), a student's with host and port only."""
+        `args` (default 127.0.0.1 0/port), a student's with host and port only (udp: it is
+        ready when a UDP socket is bound to the port)."""
         if self.server_command is None:
             return self.lab.server(lesson, name, *(args or ("127.0.0.1", str(port or 0))))
         if getattr(self.config, "socketlab_not_started", None):
             pytest.fail(f"the server did not start ({self.config.socketlab_not_started})")
         try:
-            server = StudentServer(self.server_command, self.cwd, port)
+            server = StudentServer(self.server_command, self.cwd, port, udp)
         except pytest.fail.Exception as failure:
             if port is None:  # on a port of its own choosing; a restart's failure is that promise's own
                 self.config.socketlab_not_started = str(failure)

@@ -455,6 +455,7 @@ TUTORIAL_PROGRAMS = HARNESS / "tutorial_programs"
 # The lessons whose promises lab.py check runs, and which sides it checks.
 CHECKED = {
     "01_tcp_basic": ("server", "client"),
+    "02_udp_basic": ("server",),
     "03_loop_server": ("server", "client"),
 }
 # The lesson's own g++ line (each lesson folder builds alone with it; 07 links xxhash).
