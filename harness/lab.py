@@ -457,7 +457,9 @@ CHECKED = {
     "01_tcp_basic": ("server", "client"),
     "02_udp_basic": ("server",),
     "03_loop_server": ("server", "client"),
+    "06_framed_fix": ("server",),
 }
+SCHEME_LESSONS = ("06_framed_fix",)  # check and grade need --scheme for these
 # The lesson's own g++ line (each lesson folder builds alone with it; 07 links xxhash).
 GXX = ["g++", "-std=c++17", "-O2", "-Wall", "-Wextra", "-Wpedantic"]
 EXTRA_LIBRARIES = {"07_file_transfer": ["-lxxhash"]}
@@ -637,6 +639,7 @@ def check(options):
         usage_error("check needs --server CMD or --client CMD (lab.py check --help)")
     if options.client and "client" not in CHECKED[lesson]:
         usage_error(f"{lesson} checks servers only: give --server CMD")
+    need_scheme(lesson, options.scheme)
     with tempfile.TemporaryDirectory(prefix="socketlab-build-") as folder:
         try:
             server = options.server and program_command(options.server, lesson, folder)
@@ -651,6 +654,13 @@ def check(options):
         print(word("holds", tier=tier, passed=held, total=total))
     held, total = scores.get("tutorial", (0, 0))
     return 0 if held == total else 1
+
+
+def need_scheme(lesson, scheme):
+    if lesson in SCHEME_LESSONS and scheme is None:
+        usage_error(f"{lesson} needs --scheme ack|fixed|json: the framing your program speaks")
+    if lesson not in SCHEME_LESSONS and scheme is not None:
+        usage_error(f"{lesson} takes no --scheme ({', '.join(SCHEME_LESSONS)} does)")
 
 
 def find_checked_lesson(name):
@@ -703,6 +713,7 @@ def first_error(compiler_output):
 
 def grade(options):
     lesson = find_checked_lesson(options.lesson)
+    need_scheme(lesson, options.scheme)
     submissions = Path(options.submissions)
     if not submissions.is_dir():
         usage_error(f"no such folder: {options.submissions}")
