@@ -457,6 +457,7 @@ CHECKED = {
     "01_tcp_basic": ("server", "client"),
     "02_udp_basic": ("server",),
     "03_loop_server": ("server", "client"),
+    "04_remote_cmd": ("server",),
     "06_framed_fix": ("server",),
 }
 SCHEME_LESSONS = ("06_framed_fix",)  # check and grade need --scheme for these
