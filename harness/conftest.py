@@ -650,15 +650,21 @@ class StudentServer(StudentProcess):
     def __init__(self, command, cwd, port=None, udp=False):
         self.host, self.port = "127.0.0.1", port or free_port(udp)
         super().__init__(command_argv(command, self.host, self.port), cwd=cwd)
+        try:  # whatever ends the wait (a failure, Ctrl-C), the program is not left behind
+            self._wait_until_listening(udp)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_until_listening(self, udp):
         deadline = time.monotonic() + scaled(LISTEN_SECONDS)
         while not listening_on(self.port, udp):
             if self.popen.poll() is not None:
-                self.stop()
+                self.stop()  # reads its output to the end: its last words
                 said = self.stderr_lines[-1] if self.stderr_lines else "nothing on stderr"
                 pytest.fail(f"the server ended (exit status {self.returncode}) before it listened on "
                             f"127.0.0.1:{self.port}; its last words: {said}")
             if time.monotonic() > deadline:
-                self.stop()
                 pytest.fail(f"nothing listened on 127.0.0.1:{self.port} within {scaled(LISTEN_SECONDS):g} s")
             time.sleep(0.01)
 

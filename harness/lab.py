@@ -614,14 +614,31 @@ def run_promises(lesson, server=None, client=None, scheme=None, junit=None, echo
         process = subprocess.Popen(argv, cwd=tmp, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, text=True, errors="backslashreplace")
         output = []
-        with process:
+        try:
             for line in process.stdout:
                 if echo and line.strip():  # pytest -qq ends with an empty line
                     print(line, end="", flush=True)
                 output.append(line)
+            process.wait()
+        except KeyboardInterrupt:
+            stop_gently(process)
+            raise
         if not results_file.exists():
             raise LabError(word("did not run", status=process.returncode) + "\n" + "".join(output[-20:]))
         return json.loads(results_file.read_text()), "".join(output)
+
+
+def stop_gently(pytest_process):
+    """After Ctrl-C: pytest stops what it started in its teardown, so let it finish (reading its
+    output, or it would block on a full pipe); a Ctrl-C that reached lab.py alone is passed on."""
+    for attempt in range(2):
+        try:
+            pytest_process.communicate(timeout=5 if attempt == 0 else 30)
+            return
+        except subprocess.TimeoutExpired:
+            pytest_process.send_signal(signal.SIGINT)
+    pytest_process.kill()
+    pytest_process.wait()
 
 
 def tier_scores(results):

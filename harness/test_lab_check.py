@@ -69,9 +69,10 @@ def examples(tmp_path):
         source.rename(folder / f"{source.stem}_cpp_example.cpp")
     yield folder
     survivors = processes_mentioning(str(folder)) + processes_mentioning("_cpp_example ")
+    described = [Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")[:150] for pid in survivors]
     for pid in survivors:
         os.kill(pid, signal.SIGKILL)
-    assert not survivors, f"processes left running after lab.py ended: {survivors}"
+    assert not survivors, f"processes left running after lab.py ended: {survivors}: {described}"
 
 
 def lab(*args, lang="en", timeout=300):
@@ -225,6 +226,35 @@ def test_server_and_client_at_once(examples):
     assert (status, len(verdicts(out)), failed(out)) == (0, len(PROMISES_03) + 2, set()), out + err
 
 
+def test_ctrl_c_stops_the_check_and_everything_it_started(examples):
+    # A student presses Ctrl-C while a silent server is being checked: the terminal sends SIGINT
+    # to lab.py's whole process group. lab.py exits 130 and the server is gone (fixture).
+    lab_py = subprocess.Popen([sys.executable, str(LAB), "check", "01", "--server", str(examples / "01_server_silent.py")],
+                              start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + scaled(30)
+    while not processes_mentioning(str(examples / "01_server_silent.py") + "\x00127.0.0.1"):
+        assert time.monotonic() < deadline and lab_py.poll() is None, "the server under check never started"
+        time.sleep(0.05)
+    os.killpg(lab_py.pid, signal.SIGINT)
+    lab_py.communicate(timeout=scaled(30))
+    assert lab_py.returncode == 130
+
+
+@pytest.mark.parametrize("args, held", [
+    (["02", "--server", "tutorial:000_udp_server"], {"tutorial": "1 of 1", "socketlab": "0 of 2"}),
+    (["04", "--server", "tutorial:000_cmd_server"], {"tutorial": "3 of 3", "socketlab": "1 of 1"}),
+    (["06", "--scheme", "fixed", "--server", "tutorial:002_fix2_server"], {"tutorial": "0 of 2", "socketlab": "0 of 2"}),
+])
+def test_the_other_lessons_check_the_tutorials_servers(args, held):
+    # 06: the tutorial's server reads the command with one bare recv(1024); lesson 06 frames the
+    # request too, so nothing it promises holds for it (a documented change of the wire).
+    status, out, err, _ = lab("check", *args)
+    assert status == (0 if held["tutorial"].split(" of ")[0] == held["tutorial"].split(" of ")[1] else 1), out + err
+    for tier, count in held.items():
+        assert f"{tier}: {count} promises hold" in out, out
+
+
 # --- the command line, reports, language -------------------------------------------------
 
 @pytest.mark.parametrize("args, problem", [
@@ -236,6 +266,8 @@ def test_server_and_client_at_once(examples):
     (["check", "01", "--server", "'unbalanced"], "cannot split"),
     (["check", "01", "--server", "x", "--scheme", "xml"], "invalid choice"),
     (["grade", "03"], "grade needs a folder of submissions"),
+    (["check", "06", "--server", "x.py"], "06_framed_fix needs --scheme ack|fixed|json"),
+    (["check", "02", "--client", "x.py"], "02_udp_basic checks servers only"),
     (["run", "01", "threaded_server"], "01_tcp_basic has no server called 'threaded_server'"),
     (["run", "01", "--scheme", "ack"], "01_tcp_basic takes no --scheme"),
 ])
