@@ -459,6 +459,7 @@ CHECKED = {
     "03_loop_server": ("server", "client"),
     "04_remote_cmd": ("server",),
     "06_framed_fix": ("server",),
+    "07_file_transfer": ("server",),
 }
 SCHEME_LESSONS = ("06_framed_fix",)  # check and grade need --scheme for these
 # The lesson's own g++ line (each lesson folder builds alone with it; 07 links xxhash).
