@@ -11,7 +11,8 @@
 // from anyone, and recvfrom says who sent each one so that sendto can answer.
 // Each recvfrom returns exactly one datagram — never two glued together, never
 // half of one — and an empty datagram is a real message, answered like any other.
-// Stop the server with Ctrl-C.
+// Setup errors end the program (die); an error with one datagram is said in the same
+// `server: call: reason` form and the server goes on with the next. Stop it with Ctrl-C.
 
 #include <algorithm>
 #include <cctype>
@@ -20,18 +21,16 @@
 
 #include "socket_core.h"
 #include "command_line.h"
-#include "quoted.h"
+#include "datagram_log.h"
 
 constexpr std::size_t kBufSize = 1024;  // server.recvfrom(1024): at most 1024 bytes per datagram
 constexpr const char* kUsage = "server [host] [port]   (default 127.0.0.1 9939; port 0 = any free port)";
 
 int main(int argc, char* argv[]) {
     const CommandLine line = parse_command_line("server", kUsage, argc, argv, {}, 2);
-    std::string host = "127.0.0.1";
-    std::uint16_t port = 9939;
-    if (line.positional.size() > 0) host = line.positional[0];
-    if (line.positional.size() > 1) port = parse_port("server", line.positional[1], /*zero_allowed=*/true, kUsage);
-
+    const std::string host = line.positional.size() > 0 ? line.positional[0] : "127.0.0.1";
+    const std::uint16_t port = line.positional.size() > 1
+        ? parse_port("server", line.positional[1], /*zero_allowed=*/true, kUsage) : 9939;
     std::signal(SIGPIPE, SIG_IGN);  // `server | head -1`: a reader that went away is EPIPE, never death
 
     // 1. socket: AF_INET + SOCK_DGRAM = IPv4 + UDP (tutorial: "基于UDP协议的报式套接字对象")
@@ -41,7 +40,6 @@ int main(int argc, char* argv[]) {
     // 2. bind: claim the (host, port) address; datagrams sent there now queue up for us
     const sockaddr_in address = ipv4_address("server", host, port);
     if (::bind(sock.fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) < 0) die("server: bind");
-
     // With port 0 the kernel chose the port: ask which one, and say it (the harness waits for this line).
     sockaddr_in bound{};
     socklen_t bound_len = sizeof bound;
@@ -52,8 +50,8 @@ int main(int argc, char* argv[]) {
     char buf[kBufSize];
     for (;;) {  // like 001's socket_server_udp.py: while True
         // 3. recvfrom: wait for ONE datagram and learn who sent it (data, client_addr = server.recvfrom(1024)).
-        //    A datagram bigger than buf is cut to fit and the rest is lost. MSG_TRUNC (Linux) makes
-        //    recvfrom return the datagram's real size anyway, so we can say that it happened.
+        //    A datagram bigger than buf is cut to fit and the rest is lost; MSG_TRUNC (Linux) makes
+        //    recvfrom return its real size anyway, so that the log can say it happened.
         sockaddr_in client{};
         socklen_t client_len = sizeof client;
         const ssize_t received = ::recvfrom(sock.fd, buf, sizeof buf, MSG_TRUNC,
@@ -65,10 +63,7 @@ int main(int argc, char* argv[]) {
         // received == 0 is an empty datagram, a message like any other (on TCP, 0 would mean "connection closed").
         const auto size = static_cast<std::size_t>(received);
         const std::size_t kept = std::min(size, sizeof buf);
-        std::string line = "recvfrom -> " + std::to_string(size) + " bytes from " + to_string(client);
-        if (kept < size) line += " (truncated to " + std::to_string(kept) + ": the rest is lost)";
-        std::printf("%s: %s\n", line.c_str(), quoted(std::string_view(buf, kept)).c_str());
-        std::fflush(stdout);
+        print_received(size, client, buf, kept);  // print(data.decode('utf-8'))
 
         // 4. sendto: answer that sender with the upper-cased bytes (server.sendto(data.upper(), client_addr)).
         //    One sendto is one datagram, sent whole or not at all: there is no partial send to loop over.

@@ -1,7 +1,8 @@
 // helpers.h — what lesson 03's server.cpp, threaded_server.cpp and client.cpp share beyond
-// socket_core.h (Fd, die, the command line, addresses, send_all, quoted).
-// Nothing here hides a socket call: socket/bind/listen/accept/connect/send/recv
-// stay in the lesson files, in the tutorial's order.
+// socket_core.h (Fd, die, addresses, send_all): log lines written whole, the protocol's `exit`
+// and upper-casing, a bounded wait for the client. The iterative server's turn is in
+// session_turn.h, the threaded server's cap in client_cap.h. Nothing here hides a socket call:
+// socket/bind/listen/accept/connect/send/recv stay in the lesson files, in the tutorial's order.
 #pragma once
 
 #include <mutex>

@@ -23,10 +23,9 @@
 
 #include "socket_core.h"
 #include "command_line.h"
-#include "time_limits.h"
+#include "reply_wait.h"  // wait_for_reply: the bounded wait before the one recv
 
 constexpr std::size_t kBufSize = 1024;  // cmd_res = client.recv(1024)
-constexpr int kFillMs = 500;            // once a reply has begun, how long it may take to reach 1024 bytes
 constexpr const char* kUsage =
     "client [host] [port] [--wait SECONDS]   (default 127.0.0.1 9939, wait 2; one command a line on stdin; "
     "exit, quit or Ctrl-D (end of input) ends the client)";
@@ -44,10 +43,10 @@ int main(int argc, char* argv[]) {
 
     std::signal(SIGPIPE, SIG_IGN);  // `client | head -1`: a reader that went away is EPIPE, never death
 
-    // 1. socket
+    // 1. client = socket(AF_INET, SOCK_STREAM)
     Fd sock{::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};
     if (sock.fd < 0) die("client: socket");
-    // 2. connect
+    // 2. client.connect(('127.0.0.1', 9939))
     const sockaddr_in server = ipv4_address("client", host, port);
     if (::connect(sock.fd, reinterpret_cast<const sockaddr*>(&server), sizeof server) < 0) die("client: connect");
 
@@ -63,23 +62,18 @@ int main(int argc, char* argv[]) {
         if (!interactive) std::printf(">> %s\n", command.c_str());  // so a transcript shows what was asked
         if (command == "exit" || command == "quit") break;  // `if msg == 'quit': break` — not sent
 
-        // 4. send the command (no header: the server's one recv(1024) takes whatever is there)
+        // 4. client.send(cmd.encode('utf-8')) (no header: the server's one recv(1024) takes whatever is there)
         if (!send_all(sock.fd, command.data(), command.size())) die("client: send");
 
-        // 5. ONE recv(1024) — after a bounded wait for the reply to begin, then to fill 1024 bytes
-        if (wait_for_bytes(sock.fd, 1, wait_ms) < 0) die("client: wait");
-        char buf[kBufSize];
-        ssize_t peeked;
-        do {
-            peeked = ::recv(sock.fd, buf, 1, MSG_PEEK | MSG_DONTWAIT);
-        } while (peeked < 0 && errno == EINTR);
-        if (peeked < 0 && errno == EAGAIN) {
+        // 5. cmd_res = client.recv(1024) — ONE recv, once the reply has begun and filled 1024 bytes
+        //    (or half a second passed): wait_for_reply, reply_wait.h
+        if (!wait_for_reply(sock.fd, wait_ms, static_cast<int>(kBufSize))) {
             std::printf("(no reply within %g s: if the command printed nothing, the server sent 0 bytes and a plain "
                         "recv() would wait forever - TCP has no empty message; lesson 06 adds a header)\n",
                         wait_ms / 1000.0);
             continue;
         }
-        if (wait_for_bytes(sock.fd, static_cast<int>(kBufSize), kFillMs) < 0) die("client: wait");
+        char buf[kBufSize];
         ssize_t received;
         do {
             received = ::recv(sock.fd, buf, sizeof buf, 0);
@@ -94,6 +88,6 @@ int main(int argc, char* argv[]) {
         std::fwrite(buf, 1, static_cast<std::size_t>(received), stdout);
         std::printf("\n");
     }
-    // 7. close: sock closes itself (Fd's destructor)
+    // 7. client.close(): sock closes itself (Fd's destructor)
     return 0;
 }

@@ -1,5 +1,6 @@
-// helpers.h — what lesson 05's server.cpp and client.cpp share beyond socket_core.h:
-// the four experiments, the command line that picks one, bounded waits, and TCP_INFO.
+// helpers.h — lesson 05's own, beyond socket_core.h: the four experiments and the command line
+// that picks one; the server's bounded waits (wait_for_client before accept, wait_until_queued
+// before the tutorial's recv calls) and its ready line; TCP_INFO, for both programs.
 #pragma once
 
 #include <linux/tcp.h>  // TCP_NODELAY, TCP_INFO and the kernel's own struct tcp_info
@@ -53,6 +54,7 @@ inline Options parse_options(const char* program, int argc, char* argv[], bool s
     return options;
 }
 
+// ---- bounded waits: every wait has a bound, and one that runs out says why -------------------
 // Waits until fd is readable (a connection to accept, a datagram) or timeout_ms passed:
 // true if readable. A wall-clock deadline: a signal (EINTR) does not restart the wait.
 inline bool wait_readable(int fd, int timeout_ms) {
@@ -65,15 +67,64 @@ inline bool wait_readable(int fd, int timeout_ms) {
     return false;
 }
 
-// After a wait that brought fewer bytes than asked: has the peer closed (end of stream, or a
-// reset)? POLLRDHUP says so at once, even with bytes still queued.
-inline bool peer_closed(int fd) {
-    pollfd closed{fd, POLLRDHUP, 0};
+// Does fd report `event` right now (a poll that does not wait)?
+inline bool polls_now(int fd, short event) {
+    pollfd now{fd, event, 0};
     int ready;
     do {
-        ready = ::poll(&closed, 1, 0);
+        ready = ::poll(&now, 1, 0);
     } while (ready < 0 && errno == EINTR);
-    return ready > 0;
+    return ready > 0 && (now.revents & event);
+}
+
+// The server's accept() waits at most timeout_ms for a client; none: one line and exit status 1.
+inline void wait_for_client(int listener, int timeout_ms) {
+    if (wait_readable(listener, timeout_ms)) return;
+    std::fprintf(stderr, "server: no client connected within %g s (a --case udp client sends datagrams, which "
+                         "this TCP server never sees: give both programs the same --case)\n",
+                 timeout_ms / 1000.0);
+    std::exit(1);
+}
+
+// Before the tutorial's recv calls: be a late receiver on purpose, without guessing how late.
+// Waits (poll + SO_RCVLOWAT, at most timeout_ms, see time_limits.h) until `count` bytes are
+// queued or the client closed, then says how many are queued (ioctl FIONREAD). A wait that
+// ends with fewer ends the server with one line saying why, and exit status 1:
+//   - urgent data: a byte sent with MSG_OOB marks the stream, and FIONREAD counts (like recv()
+//     reads) only up to that mark, so the count stops short although the bytes have all come;
+//   - the client is slow, or sent fewer and stays connected: the wait ran out.
+// Fewer bytes and the client closed is no error: the recv calls show what came.
+inline void wait_until_queued(int fd, int count, int timeout_ms) {
+    std::printf("waiting until %d bytes are queued or the client closes (poll + SO_RCVLOWAT, at most %g s)\n",
+                count, timeout_ms / 1000.0);
+    std::fflush(stdout);
+    const int queued = wait_for_bytes(fd, count, timeout_ms);
+    if (queued < 0) die("server: wait");
+    if (queued < count && polls_now(fd, POLLPRI)) {  // POLLPRI: urgent data is waiting
+        std::fprintf(stderr, "server: urgent (MSG_OOB) data stopped the count at %d of %d bytes: the client "
+                             "sent an urgent byte, and ioctl FIONREAD (like recv) stops at its mark\n",
+                     queued, count);
+        std::exit(1);
+    }
+    if (queued < count && !polls_now(fd, POLLRDHUP)) {  // POLLRDHUP: the client closed (or reset)
+        std::fprintf(stderr, "server: the %g s wait ran out with %d of %d bytes queued: the client is slow, or "
+                             "sent fewer and stays connected\n",
+                     timeout_ms / 1000.0, queued, count);
+        std::exit(1);
+    }
+    std::printf(queued < count ? "only %d bytes queued, and the client has closed (ioctl FIONREAD)\n"
+                               : "%d bytes queued (ioctl FIONREAD)\n",
+                queued);
+    std::fflush(stdout);
+}
+
+// "listening on 127.0.0.1:8000 (tcp)": the ready line, with the port really bound (port 0).
+inline void print_listening(int fd, const char* protocol) {
+    sockaddr_in bound{};
+    socklen_t bound_len = sizeof bound;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_len) < 0) die("server: getsockname");
+    std::printf("listening on %s (%s)\n", to_string(bound).c_str(), protocol);
+    std::fflush(stdout);
 }
 
 // ---- the wire, beyond the tutorial: how many TCP segments carried the bytes ----------------

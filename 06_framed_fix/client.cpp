@@ -19,6 +19,7 @@
 
 #include "framing.h"
 #include "helpers.h"
+#include "message_io.h"
 #include "quoted.h"
 #include "time_limits.h"
 
@@ -31,41 +32,7 @@ struct Reply {
     framing::ReplyHeader header;  // json only: sizes, exit code, signal, timed_out, error
 };
 
-// One command out, one whole reply in. Returns "" or what went wrong.
-std::string talk(int fd, const Options& o, const std::string& command, Reply& reply) {
-    std::string error =
-        o.scheme == Scheme::json
-            ? framing::send_json_message(fd, framing::encode_request_header({command.size()}), {command}, o.two_sends)
-        : o.scheme == Scheme::ack ? framing::send_ack_message(fd, {command})
-                                  : framing::send_fixed_message(fd, {command}, o.two_sends);
-    if (!error.empty()) return error;
-    if (o.scheme != Scheme::json) {
-        framing::Received body = o.scheme == Scheme::ack ? framing::recv_ack_message(fd, o.max_bytes)
-                                                         : framing::recv_fixed_message(fd, o.max_bytes, "reply");
-        if (body.ended) return "the server closed the connection";
-        reply.out = std::move(body.body);
-        return body.error.empty() ? "" : "bad reply: " + body.error;
-    }
-    // json: the 4-byte length, the JSON header, then exactly stdout_size + stderr_size bytes
-    const framing::Received header = framing::recv_fixed_message(fd, framing::kMaxJsonHeaderSize, "JSON header");
-    if (header.ended) return "the server closed the connection";
-    if (!header.error.empty()) return "bad reply: " + header.error;
-    error = framing::decode_reply_header(header.body, o.max_bytes, reply.header);
-    if (!error.empty()) return "bad reply: " + error;
-    if (!framing::recv_part(fd, reply.header.stdout_size, reply.out, "stdout", error) ||
-        !framing::recv_part(fd, reply.header.stderr_size, reply.err, "stderr", error)) {
-        return "bad reply: " + error;
-    }
-    return "";
-}
-
-// talk(), and a clear message when the server stays silent: set_silence_limit (in main) makes a
-// recv or send that makes no progress for --wait seconds fail with EAGAIN (silence_or says so).
-std::string ask(int fd, const Options& o, const std::string& command, Reply& reply) {
-    errno = 0;  // so that EAGAIN afterwards can only come from that limit
-    const std::string error = talk(fd, o, command, reply);
-    return error.empty() ? error : silence_or(error, o.wait);
-}
+std::string talk(int fd, const Options& o, const std::string& command, Reply& reply);  // below main
 
 int main(int argc, char* argv[]) {
     const Options o = parse_options("client", kUsage, argc, argv);
@@ -84,7 +51,7 @@ int main(int argc, char* argv[]) {
         const auto start = std::chrono::steady_clock::now();
         for (std::uint64_t i = 0; i < o.bench; ++i) {
             Reply reply;
-            if (const std::string error = ask(sock.fd, o, " ", reply); !error.empty() || !reply.out.empty()) {
+            if (const std::string error = talk(sock.fd, o, " ", reply); !error.empty() || !reply.out.empty()) {
                 std::fprintf(stderr, "client: round trip %llu: %s\n", static_cast<unsigned long long>(i + 1),
                              error.empty() ? "unexpected non-empty reply" : error.c_str());
                 return 1;
@@ -106,7 +73,7 @@ int main(int argc, char* argv[]) {
         if (!std::getline(std::cin, command) || command == "quit") break;
         if (command.find_first_not_of(" \t") == std::string::npos) continue;  // if len(msg) == 0: continue
         Reply reply;
-        if (const std::string error = ask(sock.fd, o, command, reply); !error.empty()) {
+        if (const std::string error = talk(sock.fd, o, command, reply); !error.empty()) {
             std::fprintf(stderr, "client: %s\n", error.c_str());
             return 1;
         }
@@ -125,4 +92,41 @@ int main(int argc, char* argv[]) {
     if (o.two_sends) std::fprintf(stderr, "client: %s\n", tcp_data_segments(sock.fd).c_str());
     // 5. close: sock closes itself (Fd); the server sees end of stream and serves the next client
     return 0;
+}
+
+// json: [4-byte length][JSON header], then exactly stdout_size + stderr_size bytes.
+message_io::Status recv_json_reply(int fd, const Options& o, Reply& reply) {
+    const message_io::Received header = message_io::recv_fixed_message(fd, framing::kMaxJsonHeaderSize, "JSON header");
+    if (!header.status.ok()) return header.status;
+    const std::string error = framing::decode_reply_header(header.body, o.max_bytes, reply.header);
+    if (!error.empty()) return message_io::failed(error, header.status.arrived);
+    const message_io::Status out = message_io::recv_body(fd, reply.header.stdout_size, reply.out, "stdout", 1);
+    return out.ok() ? message_io::recv_body(fd, reply.header.stderr_size, reply.err, "stderr", 1) : out;
+}
+
+// What a failed step of talk() says: a server silent for --wait seconds (set_silence_limit in
+// main: recv or send then fails with EAGAIN), a server that closed, or the step's own error.
+std::string said(const message_io::Status& status, const Options& o, const std::string& prefix) {
+    if (status.outcome == message_io::Outcome::silent) return server_gave_no_answer(o.wait);
+    if (status.outcome == message_io::Outcome::ended) return "the server closed the connection";
+    return status.ok() ? "" : prefix + status.error;
+}
+
+// One command out, one whole reply in. Returns "" or what went wrong.
+std::string talk(int fd, const Options& o, const std::string& command, Reply& reply) {
+    message_io::Status sent;
+    if (o.scheme == Scheme::json) {  // the dict header {"command_size": N}, its length, the command
+        sent = message_io::send_json_message(fd, framing::encode_request_header({command.size()}), {command},
+                                             o.two_sends);
+    } else if (o.scheme == Scheme::ack) {  // the length, wait for recv_ready, the command
+        sent = message_io::send_ack_message(fd, {command});
+    } else {  // struct.pack('!I', len(cmd)), then the command
+        sent = message_io::send_fixed_message(fd, {command}, o.two_sends);
+    }
+    if (!sent.ok()) return said(sent, o, "");
+    if (o.scheme == Scheme::json) return said(recv_json_reply(fd, o, reply), o, "bad reply: ");
+    message_io::Received body = o.scheme == Scheme::ack ? message_io::recv_ack_message(fd, o.max_bytes)
+                                                        : message_io::recv_fixed_message(fd, o.max_bytes, "reply");
+    reply.out = std::move(body.body);
+    return said(body.status, o, "bad reply: ");
 }

@@ -9,17 +9,13 @@
 //   json   000 end of §四 / 004 end (用字典的方法来打包报头): a 4-byte length of a JSON header,
 //          the JSON header (sizes, exit code ...), then the bodies.
 //
-// The first half (encode_*/decode_*) never touches a socket: framing_test.cpp unit-tests it and
-// harness/fuzz/ fuzzes it. The second half sends and receives whole messages with
-// socket_core.h's send_all/recv_exact, and one sendmsg() for a header and its body.
+// This file only encodes and decodes: it never touches a socket, so framing_test.cpp unit-tests
+// it and harness/fuzz/ fuzzes it. Who sends what when (the conversation) is in server.cpp and
+// client.cpp; moving whole messages over a socket, with bounds, is message_io.h.
 #pragma once
-
-#include <sys/socket.h>
-#include <sys/uio.h>
 
 #include <nlohmann/json.hpp>
 
-#include "socket_core.h"  // send_all, recv_exact, quoted
 #include "quoted.h"
 
 #include <algorithm>
@@ -142,6 +138,14 @@ inline std::string parse_header(std::string_view text, json& header) {
     } catch (const json::exception& e) {  // parse_error; out_of_range for 1e999 (found by fuzzing)
         return "malformed JSON header: " + quoted(e.what(), 200);
     }
+    // Every byte of the frame must be the JSON text: nlohmann's lexer stops at a NUL as if the
+    // text ended there (nlohmann/json#1095), so `{"command_size": 7}\0junk` parses as a whole
+    // header. JSON has no raw NUL anywhere (inside a string it is written \u0000): a text that
+    // parsed but holds one is refused. (Checked after the parse, so depth is refused first.)
+    if (const std::size_t nul = text.find('\0'); nul != std::string_view::npos) {
+        return "JSON header has a NUL byte at offset " + std::to_string(nul) + " of " + std::to_string(text.size()) +
+               ": every byte of the frame must be the JSON text";
+    }
     if (!header.is_object()) return std::string("JSON header must be an object, not ") + header.type_name();
     return "";
 }
@@ -219,144 +223,6 @@ inline std::string decode_reply_header(std::string_view text, std::uint64_t limi
                  static_cast<int>(signal), header.at("timed_out").get<bool>(), header.at("error").get<std::string>()};
     }
     return error;
-}
-
-// ---- the socket side -------------------------------------------------------------------------
-
-inline std::string errno_text(const char* call) { return std::string(call) + ": " + std::strerror(errno); }
-
-// Python's sendall() for a header and the body pieces behind it, all in ONE sendmsg() (writev):
-// the kernel gets them together, so Nagle never holds a small second piece back (README).
-// Loops over partial sends, restarts on EINTR; MSG_NOSIGNAL: a vanished peer is EPIPE, not SIGPIPE.
-inline bool send_pieces(int fd, std::string_view header, const std::vector<std::string_view>& body) {
-    std::vector<iovec> iov{{const_cast<char*>(header.data()), header.size()}};
-    for (const std::string_view piece : body) iov.push_back({const_cast<char*>(piece.data()), piece.size()});
-    std::size_t first = 0;  // the first piece not wholly sent yet
-    while (first < iov.size()) {
-        msghdr message{};
-        message.msg_iov = &iov[first];
-        message.msg_iovlen = iov.size() - first;
-        const ssize_t sent = ::sendmsg(fd, &message, MSG_NOSIGNAL);
-        if (sent < 0 && errno == EINTR) continue;
-        if (sent < 0) return false;
-        auto left = static_cast<std::size_t>(sent);  // skip what went out, maybe half a piece
-        while (first < iov.size() && left >= iov[first].iov_len) left -= iov[first++].iov_len;
-        if (left > 0) {
-            iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + left;
-            iov[first].iov_len -= left;
-        }
-    }
-    return true;
-}
-
-// Every fixed and json message leaves through here: one write for header and body. --two-sends
-// (a measurement switch of both programs) writes the header in a send() of its own first, like
-// the tutorial's conn.send(header); conn.send(data), so the benchmark can show what that costs.
-inline std::string send_frame(int fd, std::string_view header, const std::vector<std::string_view>& body,
-                              bool two_sends) {
-    const bool sent = two_sends ? send_all(fd, header.data(), header.size()) && send_pieces(fd, {}, body)
-                                : send_pieces(fd, header, body);
-    return sent ? "" : errno_text("send");
-}
-
-// What a receive gave: the body, or `ended` (the peer closed cleanly BETWEEN messages),
-// or an error saying what is wrong (truncated, over the limit, not a number ...).
-struct Received {
-    std::string body;
-    std::string error;
-    bool ended = false;
-};
-
-// Exactly `size` bytes of `what` into `out`, or false with `error` set. `size` was checked
-// against the limit first, so a hostile length cannot make us allocate more than the limit.
-inline bool recv_part(int fd, std::size_t size, std::string& out, const char* what, std::string& error) {
-    out.resize(size);
-    const ssize_t got = recv_exact(fd, out.data(), size);
-    if (got >= 0 && static_cast<std::size_t>(got) == size) return true;
-    error = got < 0 ? errno_text("recv")
-                    : std::string("truncated ") + what + ": got " + std::to_string(got) + " of " +
-                          std::to_string(size) + " bytes";
-    out.clear();
-    return false;
-}
-
-// fixed: the 4-byte header, then the body. Also carries the JSON header of the json scheme.
-inline Received recv_fixed_message(int fd, std::uint64_t limit, const char* what = "message") {
-    Received r;
-    char header[kFixedHeaderSize];
-    const ssize_t got = recv_exact(fd, header, sizeof header);
-    if (got == 0) {
-        r.ended = true;
-    } else if (got < 0) {
-        r.error = errno_text("recv");
-    } else if (const Length length = decode_fixed_header({header, static_cast<std::size_t>(got)}, limit, what);
-               !length.error.empty()) {
-        r.error = length.error;
-    } else {
-        recv_part(fd, length.value, r.body, what, r.error);
-    }
-    return r;
-}
-
-inline std::string send_fixed_message(int fd, const std::vector<std::string_view>& body, bool two_sends) {
-    std::uint64_t size = 0;
-    for (const std::string_view piece : body) size += piece.size();
-    if (size > kHighestMaxBytes) return too_long("message", size, kHighestMaxBytes);
-    return send_frame(fd, encode_fixed_header(static_cast<std::uint32_t>(size)), body, two_sends);
-}
-
-// json: [4-byte length][JSON header][bodies...]: a fixed frame around the JSON header, then the bodies.
-inline std::string send_json_message(int fd, const std::string& json_header,
-                                     const std::vector<std::string_view>& bodies, bool two_sends) {
-    std::vector<std::string_view> body{json_header};
-    body.insert(body.end(), bodies.begin(), bodies.end());
-    return send_frame(fd, encode_fixed_header(static_cast<std::uint32_t>(json_header.size())), body, two_sends);
-}
-
-// ack, receiving: read the length line one byte at a time (it is at most 21 bytes, and the
-// sender must wait for recv_ready, so nothing of the body can be in the way), say recv_ready,
-// then take exactly that many bytes.
-inline Received recv_ack_message(int fd, std::uint64_t limit) {
-    Received r;
-    std::string line;
-    while (line.size() <= kMaxAckDigits && (line.empty() || line.back() != '\n')) {
-        char c = 0;
-        const ssize_t got = recv_exact(fd, &c, 1);
-        if (got < 0) return {"", errno_text("recv"), false};
-        if (got == 0 && line.empty()) return {"", "", true};
-        if (got == 0) return {"", "truncated length line " + quoted(line, 40), false};
-        line += c;
-    }
-    const Length length = decode_ack_length(line, limit);
-    if (!length.error.empty()) {
-        r.error = length.error;
-    } else if (length.value == 0) {
-        // nothing to get ready for (and see send_ack_message)
-    } else if (!send_all(fd, kRecvReady.data(), kRecvReady.size())) {
-        r.error = errno_text("send");
-    } else {
-        recv_part(fd, length.value, r.body, "message", r.error);
-    }
-    return r;
-}
-
-// ack, sending: the length, wait for "recv_ready", then the data (one extra round trip).
-inline std::string send_ack_message(int fd, const std::vector<std::string_view>& body) {
-    std::uint64_t size = 0;
-    for (const std::string_view piece : body) size += piece.size();
-    const std::string length = encode_ack_length(size);
-    if (!send_all(fd, length.data(), length.size())) return errno_text("send");
-    // "0\n" needs no recv_ready: there is nothing to send. The handshake would also make the
-    // receiver write twice in a row (recv_ready, then its next message), and Nagle holds the
-    // second small write until the first is ACKed: a 40 ms delayed-ACK stall (README).
-    if (size == 0) return "";
-    char answer[kRecvReady.size()];
-    const ssize_t got = recv_exact(fd, answer, sizeof answer);
-    if (got < 0) return errno_text("recv");
-    if (std::string_view(answer, static_cast<std::size_t>(got)) != kRecvReady) {
-        return "expected \"recv_ready\", got " + quoted(std::string_view(answer, static_cast<std::size_t>(got)));
-    }
-    return send_pieces(fd, {}, body) ? "" : errno_text("send");
 }
 
 }  // namespace framing

@@ -3,61 +3,19 @@
 // and malformed ack lengths and JSON headers. Prints one line per failed check, then a
 // summary; exit status 0 only if every check passed. Run by harness/test_06_framed_fix.py.
 //
-// Usage:  ./framing_test
+// Usage:  ./framing_test       (--help prints this usage; any other argument is a usage error)
 
 #include <cstdio>
 #include <string>
 #include <string_view>
 
 #include "framing.h"
+#include "framing_checks.h"  // check, check_error, request, reply
 #include "quoted.h"
 
-namespace framing {  // test-only: compare whole headers
-bool operator==(const RequestHeader& a, const RequestHeader& b) { return a.command_size == b.command_size; }
-bool operator==(const ReplyHeader& a, const ReplyHeader& b) {
-    return a.stdout_size == b.stdout_size && a.stderr_size == b.stderr_size && a.exit_code == b.exit_code &&
-           a.signal == b.signal && a.timed_out == b.timed_out && a.error == b.error;
-}
-}  // namespace framing
-
-namespace {
-int checks = 0, failures = 0;
-
-// The decoders fill an out-parameter and return the error; these give both at once.
-struct Request {
-    framing::RequestHeader header;
-    std::string error;
-};
-Request request(std::string_view text, std::uint64_t limit) {
-    Request r;
-    r.error = framing::decode_request_header(text, limit, r.header);
-    return r;
-}
-struct Reply {
-    framing::ReplyHeader header;
-    std::string error;
-};
-Reply reply(std::string_view text, std::uint64_t limit) {
-    Reply r;
-    r.error = framing::decode_reply_header(text, limit, r.header);
-    return r;
-}
-
-void check(bool ok, const std::string& what) {
-    ++checks;
-    if (!ok) {
-        ++failures;
-        std::printf("FAIL: %s\n", what.c_str());
-    }
-}
-// The error text must name the problem: `needle` is a piece of the expected message.
-void check_error(const std::string& error, const std::string& needle, const std::string& what) {
-    check(error.find(needle) != std::string::npos, what + ": error '" + error + "' should contain '" + needle + "'");
-}
-}  // namespace
-
-int main() {
+int main(int argc, char* argv[]) {
     using namespace framing;
+    if (argc > 1) return usage(argv[1]);  // no arguments: --help prints the usage, anything else is a mistake
     constexpr std::uint64_t limit = kDefaultMaxBytes;
 
     // fixed: '!I' is 4 bytes, big-endian, unsigned
@@ -110,8 +68,7 @@ int main() {
 
     // json request header
     check(request(encode_request_header({0}), limit).header.command_size == 0, "json: command_size 0");
-    check(request(encode_request_header({limit}), limit).header.command_size == limit,
-          "json: command_size limit");
+    check(request(encode_request_header({limit}), limit).header.command_size == limit, "json: command_size limit");
     check_error(request(encode_request_header({limit + 1}), limit).error,
                 "'command_size' must be an integer in 0..67108864", "json: limit+1");
     check_error(request("", limit).error, "malformed JSON header", "json: empty");
@@ -119,25 +76,24 @@ int main() {
     check_error(request("[5]", limit).error, "must be an object, not array", "json: array");
     check_error(request("5", limit).error, "must be an object, not number", "json: number");
     check_error(request("{}", limit).error, "no field 'command_size'", "json: missing field");
-    check_error(request("{\"command_size\": \"5\"}", limit).error, "'command_size' must be an integer",
-                "json: string");
-    check_error(request("{\"command_size\": -1}", limit).error, "'command_size' must be an integer",
-                "json: negative");
-    check_error(request("{\"command_size\": 1.5}", limit).error, "'command_size' must be an integer",
-                "json: float");
-    check_error(request("{\"command_size\": 1, \"x\": 2}", limit).error, "unknown field \"x\"",
-                "json: extra field");
-    check_error(request("{\"command_size\": 1e999}", limit).error, "number overflow",
-                "json: 1e999 (out_of_range)");
-    check_error(request("{\"command_size\": 18446744073709551616}", limit).error, "must be an integer",
-                "json: 2^64");
+    check_error(request("{\"command_size\": \"5\"}", limit).error, "'command_size' must be an integer", "json: string");
+    check_error(request("{\"command_size\": -1}", limit).error, "'command_size' must be an integer", "json: negative");
+    check_error(request("{\"command_size\": 1.5}", limit).error, "'command_size' must be an integer", "json: float");
+    check_error(request("{\"command_size\": 1, \"x\": 2}", limit).error, "unknown field \"x\"", "json: extra field");
+    check_error(request("{\"command_size\": 1e999}", limit).error, "number overflow", "json: 1e999 (out_of_range)");
+    // every byte of the frame is the JSON text: a NUL (where nlohmann's lexer would stop) and what follows it
+    // are refused, not ignored (issue 21 item 5); trailing junk without a NUL is a parse error anyway
+    check_error(request(std::string("{\"command_size\": 7}\0junk", 24), limit).error, "NUL byte at offset 19 of 24",
+                "json: NUL then junk after the object");
+    check_error(request(std::string("{\"command_size\": 7}\0", 20), limit).error, "NUL byte", "json: NUL at the end");
+    check_error(request("{\"command_size\": 7} junk", limit).error, "malformed JSON header", "json: junk after");
+    check_error(reply(std::string("{\"stdout_size\":0}\0", 18), limit).error, "NUL byte", "json reply: NUL");
+    check_error(request("{\"command_size\": 18446744073709551616}", limit).error, "must be an integer", "json: 2^64");
 
     // json reply header
-    const ReplyHeader full{limit, 0, 255, 0, false, ""};
+    const ReplyHeader full{limit, 0, 255, 0, false, ""}, killed{1, 2, -1, 9, true, "caf\xc3\xa9"};
     check(reply(encode_reply_header(full), limit).header == full, "json: reply at the limit");
-    const ReplyHeader killed{1, 2, -1, 9, true, "caf\xc3\xa9"};
-    check(reply(encode_reply_header(killed), limit).header == killed,
-          "json: killed, timed out, UTF-8 error text");
+    check(reply(encode_reply_header(killed), limit).header == killed, "json: killed, timed out, UTF-8 error text");
     const std::string over = encode_reply_header({limit, 1, 0, 0, false, ""});
     const Reply refused = reply(over, limit);
     check_error(refused.error, "stdout_size + stderr_size of 67108865 bytes exceeds",

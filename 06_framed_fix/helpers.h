@@ -1,13 +1,15 @@
 // helpers.h — what lesson 06's server.cpp and client.cpp share beyond socket_core.h: the command
 // line, writing bytes out, and the TCP counters that --two-sends prints. The framing itself (the
-// three schemes) is in framing.h; running a command is in run_command.h. No socket call of the
-// lesson hides here.
+// three schemes) is in framing.h, moving messages in message_io.h; the server's policies in
+// server_policies.h; running a command in run_command.h. No socket call of the lesson hides here.
 #pragma once
 
 #include <linux/tcp.h>  // struct tcp_info with tcpi_data_segs_in/out (glibc's netinet/tcp.h lacks them)
 
 #include <cstddef>
+#include <cstdio>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -24,7 +26,12 @@ inline void write_bytes(std::FILE* stream, const std::string& bytes) {
 enum class Scheme { ack, fixed, json };  // framing.h's three ways to frame a message
 
 inline const char* to_string(Scheme scheme) {
-    return scheme == Scheme::ack ? "ack" : scheme == Scheme::fixed ? "fixed" : "json";
+    switch (scheme) {
+        case Scheme::ack: return "ack";
+        case Scheme::fixed: return "fixed";
+        case Scheme::json: break;
+    }
+    return "json";
 }
 
 // The command line of both programs; each accepts only its own flags.
@@ -54,11 +61,10 @@ inline Options parse_options(const char* program, const char* usage, int argc, c
     Options o;
     for (const auto& [option, value] : line.options) {
         if (option == "--scheme") {
-            if (value == "ack" || value == "fixed" || value == "json") {
-                o.scheme = value == "ack" ? Scheme::ack : value == "fixed" ? Scheme::fixed : Scheme::json;
-            } else {
-                usage_error(program, usage, "bad --scheme '" + value + "': want ack, fixed or json");
-            }
+            if (value == "ack") o.scheme = Scheme::ack;
+            else if (value == "fixed") o.scheme = Scheme::fixed;
+            else if (value == "json") o.scheme = Scheme::json;
+            else usage_error(program, usage, "bad --scheme '" + value + "': want ack, fixed or json");
         }
         if (option == "--max-bytes")
             o.max_bytes = parse_number(program, usage, option, value, 1, framing::kHighestMaxBytes);
@@ -71,7 +77,24 @@ inline Options parse_options(const char* program, const char* usage, int argc, c
     }
     if (line.positional.size() > 0) o.host = line.positional[0];
     if (line.positional.size() > 1) o.port = parse_port(program, line.positional[1], /*zero_allowed=*/server, usage);
+    if (server && !is_loopback(ipv4_address(program, o.host, o.port)) && !o.allow_remote) {
+        usage_error(program, usage,
+                    "refusing to listen on " + o.host + ": not a loopback (127.x.x.x) address, and anyone who can "
+                    "reach it could run any command as you; add --allow-remote if you mean it");
+    }
+    if (server && !is_loopback(ipv4_address(program, o.host, o.port))) {
+        std::fprintf(stderr, "server: WARNING: --allow-remote: anyone who can reach %s can run commands as you\n",
+                     o.host.c_str());
+    }
     return o;
+}
+
+// What the client says when the server was silent for --wait seconds (time_limits.h's
+// silence_or words it the same; here the Status, not errno, says that the limit ran out).
+inline std::string server_gave_no_answer(double seconds) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", seconds);
+    return std::string("the server did not answer for ") + text + " s (--wait " + text + "): giving up";
 }
 
 // --two-sends, beyond the tutorial: the wire made visible. The kernel counts, per connection,
@@ -81,7 +104,9 @@ inline Options parse_options(const char* program, const char* usage, int argc, c
 inline std::string tcp_data_segments(int fd) {
     tcp_info info{};
     socklen_t size = sizeof info;
-    if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &size) < 0) return framing::errno_text("getsockopt(TCP_INFO)");
+    if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &size) < 0) {
+        return std::string("getsockopt(TCP_INFO): ") + std::strerror(errno);
+    }
     if (size < offsetof(tcp_info, tcpi_data_segs_out) + sizeof info.tcpi_data_segs_out) {  // an older kernel fills less
         return "TCP data segments: not counted by this kernel (tcpi_data_segs_in/out need Linux 4.6 or later)";
     }

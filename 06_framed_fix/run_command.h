@@ -1,15 +1,19 @@
-// run_command.h — what the tutorial's subprocess.Popen(cmd, shell=True, stdout=PIPE, stderr=PIPE)
-// does for the remote shells of lessons 04 and 06, with limits:
+// run_command.h — what the tutorial's `subprocess.Popen(cmd, shell=True, …, stderr=subprocess.PIPE,
+// stdout=subprocess.PIPE)` and its `res.stdout.read()`, `res.stderr.read()` do for the remote
+// shells of lessons 04 and 06, with limits:
 //   /bin/sh -c CMD in its own process group, stdin from /dev/null, SIGPIPE back to its default;
 //   stdout and stderr on two pipes read together with poll() (reading one to the end first
 //   deadlocks when the command fills the other, 64 KiB); the shell's exit seen through a pidfd.
 // Nothing the command starts outlives it. A hard wall-clock deadline runs from the command's
 // start; when the shell exits, when the deadline passes, when the output grows too large, and
-// when the server is told to stop (SIGINT, SIGTERM, SIGHUP), everything it started is killed
-// and reaped: its process group, and every descendant that left the group (`setsid sleep 300 &`).
+// when the server is told to stop (any of stop_signals.h's kStopSignals: HUP INT QUIT TERM USR1
+// USR2 ALRM), everything it started is killed and reaped: its process group, and every
+// descendant that left the group (`setsid sleep 300 &`). The clean-up is linear in the number of
+// processes left: /proc is walked once per generation of orphans, not once per process.
 // The output limit, one policy for both lessons: stdout and stderr together may hold max_bytes.
 // A command that writes more is killed at once and its output is refused (too_large, both
-// emptied): the server answers with a one-line notice, never with a cut reply.
+// emptied): the server answers with a one-line notice, never with a cut reply. Memory running out
+// while the output is kept (std::bad_alloc) ends the command the same way (out_of_memory).
 //
 // A COPY, kept byte-identical in 04_remote_cmd and 06_framed_fix so that each folder builds
 // alone. The original is 04_remote_cmd/run_command.h: edit that one, then run
@@ -26,10 +30,12 @@
 #include <sys/wait.h>
 
 #include <cmath>
+#include <new>
 #include <string>
 #include <vector>
 
 #include "socket_core.h"  // Fd
+#include "stop_signals.h"
 #include "time_limits.h"
 
 extern char** environ;
@@ -40,6 +46,7 @@ struct CommandResult {
     int signal = 0;          // the signal that ended it; 0 if none
     bool timed_out = false;  // killed after timeout_seconds
     bool too_large = false;  // killed: stdout + stderr came to more than max_bytes (both emptied)
+    bool out_of_memory = false;  // killed: no memory to keep its output (bad_alloc; both emptied)
 };
 
 // This process's children now. /proc/PID/stat says "PID (NAME) STATE PARENT ...": a scan of
@@ -72,8 +79,10 @@ inline bool children_of_this_process(std::vector<pid_t>& children) {
 // kill(-shell) reaches the shell's process group: the shell and the jobs it started. A
 // descendant that left the group (setsid, setpgid) is not in it; but this server is a child
 // subreaper (PR_SET_CHILD_SUBREAPER, set in run_command), so when a process dies its orphans
-// become OUR children instead of init's. Hence the loop: kill every child we have, reap one,
-// look again (killing one may hand us its children), until waitpid says there is none (ECHILD).
+// become OUR children instead of init's. Hence the rounds: walk /proc once, kill every child we
+// have, reap exactly those (each was sent SIGKILL, so each wait returns); their orphans are our
+// children now, and the next round finds them. It ends when a round finds no child and waitpid
+// says there is none (ECHILD). 1,000 background sleeps are one round, not 1,000 walks of /proc.
 // The servers start no other children, so "every child" is exactly what the commands left.
 // (A cgroup or a PID namespace would hold them more tightly, but needs privileges.)
 inline int end_everything(pid_t shell) {
@@ -88,10 +97,20 @@ inline int end_everything(pid_t shell) {
             return shell_status;
         }
         for (const pid_t child : children) ::kill(child, SIGKILL);
-        int status = 0;  // block only for one we just killed; else take what is dead and look again
-        const pid_t reaped = ::waitpid(-1, &status, children.empty() ? WNOHANG : 0);
-        if (reaped == shell) shell_status = status;
-        if (reaped < 0 && errno != EINTR) return shell_status;  // ECHILD: nothing is left
+        for (std::size_t reaped = 0; reaped < children.size();) {  // each of them dies: these waits end
+            int status = 0;
+            const pid_t pid = ::waitpid(-1, &status, 0);
+            if (pid < 0 && errno == EINTR) continue;
+            if (pid < 0) return shell_status;  // ECHILD: nothing is left
+            if (pid == shell) shell_status = status;
+            ++reaped;
+        }
+        if (children.empty()) {  // nothing alive that is ours: take any zombie, else ECHILD ends it
+            int status = 0;
+            const pid_t pid = ::waitpid(-1, &status, WNOHANG);
+            if (pid == shell) shell_status = status;
+            if (pid < 0 && errno != EINTR) return shell_status;
+        }
     }
 }
 
@@ -102,12 +121,12 @@ inline bool run_command(const std::string& command, double timeout_seconds, std:
     // Orphans of the command become our children, not init's (see end_everything). Once is
     // enough; again changes nothing.
     if (::prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) return false;
-    // SIGINT, SIGTERM, SIGHUP would kill the server at once and leave the command running under
-    // PID 1. While a command runs they wait (blocked) and a signalfd reports them to poll():
-    // we end the command, then unblock them, and the signal does what it always does.
-    sigset_t stops, old_mask;
-    sigemptyset(&stops);
-    for (const int stop : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&stops, stop);
+    // A stop signal (HUP INT QUIT TERM USR1 USR2 ALRM: stop_signals.h) would kill the server at
+    // once and leave the command running under PID 1. While a command runs they wait (blocked)
+    // and a signalfd reports them to poll(): we end the command, then unblock them, and the
+    // signal does what it always does.
+    const sigset_t stops = stop_signal_set();
+    sigset_t old_mask;
     if (::sigprocmask(SIG_BLOCK, &stops, &old_mask) < 0) return false;
     struct Unblock {  // on every way out of this function; a pending stop signal strikes then
         const sigset_t& mask;
@@ -185,19 +204,24 @@ inline bool run_command(const std::string& command, double timeout_seconds, std:
             const ssize_t got = ::read(pipes[i]->fd, chunk, sizeof chunk);
             if (got < 0 && errno == EINTR) continue;
             if (got <= 0) pipes[i]->reset();  // end of this stream
-            if (got > 0) sinks[i]->append(chunk, static_cast<std::size_t>(got));
+            try {
+                if (got > 0) sinks[i]->append(chunk, static_cast<std::size_t>(got));
+            } catch (const std::bad_alloc&) {  // e.g. under `ulimit -v`: end the command, not the server
+                result.out_of_memory = true;
+            }
         }
+        if (result.out_of_memory) break;
         if (result.out.size() + result.err.size() > max_bytes) {
             result.too_large = true;
             break;
         }
     }
-    if (!ended) status = end_everything(pid);  // the deadline, too much output, or a stop signal
+    if (!ended) status = end_everything(pid);  // the deadline, too much output or memory, a stop signal
     if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
     if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
-    if (result.too_large) {
-        result.out.clear();
-        result.err.clear();
+    if (result.too_large || result.out_of_memory) {
+        result.out = std::string();  // gives the memory back, not only the bytes
+        result.err = std::string();
     }
     return true;
 }

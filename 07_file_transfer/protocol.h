@@ -66,7 +66,16 @@ inline std::optional<std::uint32_t> decode_frame_length(const char prefix[4], st
 // and `[` as it comes, and the parse stops at the first one deeper than kMaxJsonDepth. So
 // 32,000 nested `[` (64 KiB) cost three of them, and no value is ever built that code could
 // walk recursively, level by level (dump(), comparisons) — no stack overflow.
+//
+// Every byte of the frame must be the JSON text: its length says what belongs to it. A NUL byte
+// is never part of JSON text (inside a string it must be written \u0000), but nlohmann's lexer
+// reads one as the end of the input (nlohmann/json #1095), so `{...}\0junk` would pass as `{...}`.
+// So a NUL anywhere is refused first; any other byte after the object fails the strict parse.
 inline json parse_object(std::string_view bytes, std::string& error) {
+    if (const auto nul = bytes.find('\0'); nul != std::string_view::npos) {
+        error = "is not a JSON object (a NUL byte at offset " + std::to_string(nul) + ")";
+        return json(json::value_t::discarded);
+    }
     struct DepthLimit : nlohmann::json_sax<json> {
         int depth = 0;
         bool too_deep = false;

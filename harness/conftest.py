@@ -10,8 +10,13 @@ Every test gets `lab`, a LabProcesses object:
     client = lab.start("03_loop_server", "client", ...)   # a long-running process
     client.wait_for(r"HELLO")                        # bounded wait for an output line
 
-Whatever a test starts is killed and reaped when the test ends, pass or fail,
-and any sanitizer report in any process's stderr fails the test.
+Nothing a test starts outlives it, pass, fail, time-out or Ctrl-C: every program runs in
+its own process group, this pytest process is a subreaper (every orphan of a program becomes
+its child, even one that called setsid), and each test ends by killing what is left of the
+processes it started and of every descendant of ours. A check that runs longer than its time
+limit (pytest-timeout, CHECK_SECONDS) fails under its own name, and its programs go the same
+way. The session fails, naming them, if any process of ours is still alive at its end. Any
+sanitizer report in any process's stderr fails the test.
 
     env = eintr_env(program("02_udp_basic", "server"))   # every other socket call fails
     server = lab.server("02_udp_basic", env=env)         # with EINTR (harness/eintr_shim.c)
@@ -19,6 +24,7 @@ and any sanitizer report in any process's stderr fails the test.
 
 import collections
 import contextlib
+import ctypes
 import json
 import os
 import random
@@ -35,8 +41,6 @@ import time
 from pathlib import Path
 
 import pytest
-
-import ctest_checks
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_DIR = Path(os.environ.get("SOCKETLAB_BUILD_DIR", ROOT / "build"))
@@ -78,15 +82,109 @@ def seconds_arg(seconds):
     return f"{scaled(seconds):g}"
 
 
+# A check's own time limit: a check that hangs fails under its own name (pytest-timeout), its
+# programs are killed, and the next check runs. Generous: a passing check takes seconds; the
+# `slow` ones (a build of a repository copy) get SLOW_CHECK_SECONDS.
+CHECK_SECONDS = scaled(180)
+SLOW_CHECK_SECONDS = scaled(900)
+
+PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>
+
+
+def become_subreaper():
+    """prctl(PR_SET_CHILD_SUBREAPER): a process whose parent dies is re-parented to us, not to
+    PID 1, so that nothing a test started can slip away (a `setsid` double fork included)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise pytest.UsageError(f"prctl(PR_SET_CHILD_SUBREAPER): {os.strerror(ctypes.get_errno())}")
+
+
 def pytest_configure(config):
+    if not config.pluginmanager.hasplugin("timeout"):
+        raise pytest.UsageError("socketlab's checks need pytest-timeout (a check that hangs must fail under its "
+                                "own name): install Debian's package python3-pytest-timeout")
+    become_subreaper()
     config.addinivalue_line("markers", "slow: builds a temporary copy of the repository (test_lab.py); "
                                        "-m 'not slow' leaves it out")
     config.addinivalue_line("markers", "torture: load, signal, EINTR and hostile-peer tests, after a lesson's "
                                        "claims in each file; CTest labels them `torture` "
                                        "(ctest -L torture, or -LE torture for the claims alone)")
-    report = config.getoption("xmlpath")
-    if report and len(config.args) == 1:  # one check with its own report: how CTest runs each
-        ctest_checks.write_unfinished_report(Path(report), config.args[0])
+
+
+def pytest_collection_modifyitems(items):
+    """Every check gets its time limit, unless it names its own (@pytest.mark.timeout)."""
+    for item in items:
+        if item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(SLOW_CHECK_SECONDS if item.get_closest_marker("slow")
+                                                else CHECK_SECONDS))
+
+
+def descendants():
+    """{pid: command line} of every live process below this one (zombies left out). As a
+    subreaper we are the ancestor of every process a test started, orphans included."""
+    parent_of, command_of = {}, {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                command = cmdline.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            continue  # it ended while we looked
+        if fields[0] != "Z":
+            parent_of[int(pid)], command_of[int(pid)] = int(fields[1]), command
+    ours, me = {}, os.getpid()
+    for pid in parent_of:
+        ancestor = parent_of[pid]
+        while ancestor not in (me, 0, 1) and ancestor in parent_of:
+            ancestor = parent_of[ancestor]
+        if ancestor == me:
+            ours[pid] = command_of[pid]
+    return ours
+
+
+def kill_descendants():
+    """SIGKILL every process below this one, process group and all, until none is left (an
+    orphan re-parented to us while we work is found on the next round); reap the ones that are
+    our children. Returns {pid: command line} of what it killed."""
+    killed = {}
+    for _ in range(50):
+        found = descendants()
+        if not found:
+            break
+        killed.update(found)
+        for pid in found:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                group = os.getpgid(pid)
+                if group != os.getpgrp():  # never our own group: that would be this pytest too
+                    os.killpg(group, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        for pid in found:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)  # ours since it was orphaned, or a child a test never waited for
+        time.sleep(0.01)
+    return killed
+
+
+@pytest.fixture(autouse=True)
+def nothing_outlives_the_check(request):
+    """After each check, and after its fixtures have stopped what they started: whatever is
+    still alive below us is killed, and the check's report says what it was."""
+    yield
+    killed = kill_descendants()
+    if killed:
+        request.node.user_properties.append(("killed_after_check", "; ".join(killed.values())))
+
+
+def pytest_sessionfinish(session):
+    """The run fails, naming them, if any process of ours is alive at its end."""
+    survivors = kill_descendants()
+    if survivors:
+        names = "\n".join(f"  {pid}: {command}" for pid, command in survivors.items())
+        session.config.get_terminal_writer().line(f"socketlab: processes still running at the end of the run "
+                                                  f"(now killed):\n{names}", red=True)
+        session.exitstatus = 1
 
 
 def _seed():
@@ -298,7 +396,8 @@ class Process:
             stdin = subprocess.PIPE
         else:
             stdin = subprocess.DEVNULL
-        self.popen = subprocess.Popen(argv, cwd=cwd, env=env, stdin=stdin,
+        # process_group=0: its own group, so that stop() kills it with every child it started
+        self.popen = subprocess.Popen(argv, cwd=cwd, env=env, stdin=stdin, process_group=0,
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.stdout_lines = []
         self.stderr_lines = []
@@ -420,7 +519,8 @@ class Process:
             self.popen.send_signal(signum)
 
     def stop(self):
-        """SIGTERM, then SIGKILL if it will not go; always reaps, and reads its output to the end."""
+        """SIGTERM, then SIGKILL if it will not go; then SIGKILL to whatever is left of its
+        process group. Always reaps, and reads its output to the end."""
         if self.popen.poll() is None:
             self.popen.send_signal(signal.SIGTERM)
             try:
@@ -428,6 +528,8 @@ class Process:
             except subprocess.TimeoutExpired:
                 self.popen.kill()
                 self.popen.wait()
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.popen.pid, signal.SIGKILL)  # its children, e.g. `sh -c` and what sh started
         for reader in self._readers:
             reader.join(5)
         if self._keep_stdin_open:
@@ -441,16 +543,33 @@ class Process:
 class Server(Process):
     """A server that has printed its ready line; .host and .port are what it really bound."""
 
-    def __init__(self, argv, cwd=None, env=None, head=None):
+    def __init__(self, argv, cwd=None, env=None, head=None, ready_timeout=WAIT_SECONDS):
         super().__init__(argv, cwd=cwd, env=env, head=head)
-        self.wait_for(r".")
-        first = self.stdout_lines[0]
-        ready = READY_LINE.match(first)
-        if not ready:
+        try:
+            ready = self._ready_line(ready_timeout)
+        except BaseException:  # no ready line, or the check was interrupted: it goes now
             self.stop()
-            pytest.fail(f"first line of {argv[0]} is not a ready line: {first!r}")
+            raise
         self.host = ready.group("host")
         self.port = int(ready.group("port"))
+
+    def _ready_line(self, timeout):
+        expected = ("expected its first line on stdout to be `listening on HOST:PORT` (the port it really "
+                    "bound), flushed at once (C++: fflush(stdout); Python: print(..., flush=True))")
+        name = Path(self.argv[0]).name
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not self.stdout_lines:
+                finished = self.popen.poll() is not None and not any(r.is_alive() for r in self._readers)
+                if finished or time.monotonic() > deadline:
+                    why = (f"exited with status {self.popen.returncode}" if finished
+                           else f"printed no line within {timeout:g} s")
+                    pytest.fail(f"{name} {why}: {expected}\nstderr:\n{self.stderr}")
+                self._changed.wait(0.2)
+        ready = READY_LINE.match(self.stdout_lines[0])
+        if not ready:
+            pytest.fail(f"{name}: first line {self.stdout_lines[0]!r}: {expected}")
+        return ready
 
 
 @contextlib.contextmanager
@@ -629,22 +748,7 @@ def listening_on(port, udp=False):
     return False
 
 
-class StudentProcess(Process):
-    """A student's program, started in a session (and process group) of its own by setsid, so
-    that stop() also ends every child it forked. (When Process itself runs every program in
-    its own group under a subreaper, the setsid prefix and the killpg here can go.)"""
-
-    def __init__(self, argv, **kwargs):
-        super().__init__(["setsid", *argv], **kwargs)
-        self.argv = argv
-
-    def stop(self):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.popen.pid, signal.SIGKILL)
-        return super().stop()
-
-
-class StudentServer(StudentProcess):
+class StudentServer(Process):
     """A student's server on a port the checker chose: ready once the port is listening."""
 
     def __init__(self, command, cwd, port=None, udp=False):
@@ -713,8 +817,7 @@ class Subject:
         stdin: bytes fed to it, then end of input (none: /dev/null)."""
         if self.client_command is None:
             return self.lab.start(lesson, "client", "127.0.0.1", str(port), *our_args, stdin=stdin)
-        client = StudentProcess(command_argv(self.client_command, "127.0.0.1", port), cwd=self.cwd,
-                                stdin_bytes=stdin)
+        client = Process(command_argv(self.client_command, "127.0.0.1", port), cwd=self.cwd, stdin_bytes=stdin)
         self.lab.started.append(client)
         return client
 

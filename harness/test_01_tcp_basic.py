@@ -1,8 +1,10 @@
 """Lesson 01: one TCP client, one upper-cased reply (tutorial 000 §二.1, 003 §二)."""
 
 import contextlib
+import os
 import re
 import socket
+import subprocess
 import threading
 import time
 
@@ -315,3 +317,45 @@ def test_a_256_mib_stream_is_answered_without_keeping_it(lab):
     server.wait()
     assert server.returncode == 0, server.stderr
     assert server.stdout_lines[-1] == f'received {len(piece) * pieces} bytes, the first 1024: "' + "s" * 1024 + '"'
+
+
+
+@pytest.mark.torture
+def test_a_256_mib_reply_is_printed_without_keeping_it(lab, tmp_path):
+    # A server that answers with 256 MiB and then closes: the client prints each piece as it
+    # comes and keeps none. It used to keep the whole reply until the close (peak RSS 259 MiB
+    # here; 1,027 MiB for a 1 GiB reply). Its stdout goes to a file, checked after.
+    piece, pieces = b"S" * (1 << 20), 256
+    printed = tmp_path / "stdout"
+    with socket.create_server(("127.0.0.1", 0)) as listener, open(printed, "wb") as stdout:
+        listener.settimeout(WAIT_SECONDS)
+        client = subprocess.Popen([program(LESSON, "client"), "--wait", seconds_arg(20), "127.0.0.1",
+                                   str(listener.getsockname()[1])],
+                                  stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.PIPE)
+        try:
+            conn, message = accept_the_message(listener)
+            with conn:
+                for _ in range(pieces):
+                    conn.sendall(piece)
+            # wait4: the exit status and, from the kernel, the client's peak RSS (VmHWM at exit)
+            deadline = time.monotonic() + WAIT_SECONDS
+            while (reaped := os.wait4(client.pid, os.WNOHANG))[0] == 0:
+                assert time.monotonic() < deadline, "the client did not exit after the server closed"
+                time.sleep(0.05)
+            client.returncode = os.waitstatus_to_exitcode(reaped[1])
+            peak_mib = reaped[2].ru_maxrss / 1024
+            stderr = client.stderr.read().decode()
+        finally:
+            if client.returncode is None:
+                client.kill()
+                client.wait()
+            client.stderr.close()
+    assert message == b"hello socket"
+    assert (client.returncode, stderr) == (0, "")
+    with open(printed, "rb") as output:  # "connected from ...", the whole reply, the closing newline
+        assert output.readline().startswith(b"connected from ")
+        reply_size = printed.stat().st_size - output.tell() - 1
+        assert reply_size == len(piece) * pieces
+        assert all(output.read(len(piece)) == piece for _ in range(pieces))
+        assert output.read() == b"\n"
+    assert peak_mib < 64, f"peak RSS {peak_mib:.1f} MiB for a 256 MiB reply"

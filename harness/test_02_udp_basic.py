@@ -291,6 +291,31 @@ def test_a_lost_reply_is_reported_after_the_replies_that_came(lab):
     assert client.stderr.startswith("client: recvfrom: no reply within 0.5 s")
 
 
+def ignored_line(size, stranger, server):
+    """The line the client prints for a datagram that did not come from the server."""
+    return (f"recvfrom -> {size} bytes from {stranger[0]}:{stranger[1]}: "
+            f"not the server ({server[0]}:{server[1]}), ignored")
+
+
+def test_only_the_servers_datagram_is_taken_as_the_reply(lab):
+    # UDP has no connection: any program can send to the client's port, before the server answers.
+    # The client compares recvfrom's address with the server's: the stranger's datagram is named
+    # and ignored (its bytes never shown), and the server's reply, after it, is the reply.
+    with udp_socket() as server, udp_socket() as stranger:
+        address, stranger_address = server.getsockname(), stranger.getsockname()
+        client = lab.start(LESSON, "client", *PATIENT, *map(str, address))
+        message, client_address = server.recvfrom(65536)
+        stranger.sendto(b"INJECTED", client_address)
+        client.wait_for(exactly(ignored_line(8, stranger_address, address)))
+        server.sendto(message.upper(), client_address)
+        client.wait()
+    assert (client.returncode, client.stderr) == (0, "")
+    assert client.stdout_lines == [sendto_line(b"hello socket", address),
+                                   ignored_line(8, stranger_address, address),
+                                   recvfrom_line(12, address, b"HELLO SOCKET")]
+    assert "INJECTED" not in client.stdout + client.stderr
+
+
 def test_bad_arguments_exit_2_with_usage(lab):
     for name, args in [("client", ["127.0.0.1", "abc"]), ("client", ["127.0.0.1", "70000"]),
                           ("client", ["127.0.0.1", "0"]), ("client", ["--timeout"]),
@@ -406,3 +431,30 @@ def test_a_log_reader_that_goes_away_does_not_kill_the_server():
                 sock.sendto(message, ("127.0.0.1", port))
                 assert sock.recvfrom(BUFFER)[0] == message.upper()
         assert server.poll() is None
+
+
+
+@pytest.mark.torture
+def test_a_stranger_sending_all_the_time_does_not_hold_the_client_past_its_timeout(lab):
+    # A datagram from someone else is ignored, and it does not restart the wait: the --timeout
+    # is a deadline for the server's reply, so a stranger sending every 20 ms (the server never
+    # answers) still has the client give up after 1 s.
+    with udp_socket() as silent, udp_socket() as stranger:
+        address, stranger_address = silent.getsockname(), stranger.getsockname()
+        started = time.monotonic()
+        client = lab.start(LESSON, "client", "--timeout", "1", *map(str, address))
+        _, client_address = silent.recvfrom(65536)
+        sent = 0
+        while client.popen.poll() is None and time.monotonic() - started < WAIT_SECONDS:
+            stranger.sendto(b"INJECTED", client_address)
+            sent += 1
+            time.sleep(0.02)  # the pace of the stranger, not a wait for anything
+        client.wait()
+        elapsed = time.monotonic() - started
+    assert client.returncode == 1
+    assert client.stderr_lines == ["client: recvfrom: no reply within 1 s "
+                                   "(UDP does not resend lost datagrams; is the server running?)"]
+    ignored = ignored_line(8, stranger_address, address)
+    assert client.stdout_lines[0] == sendto_line(b"hello socket", address)
+    assert client.stdout_lines[1:] and set(client.stdout_lines[1:]) == {ignored}, client.stdout_lines[1:4]
+    assert 1 <= elapsed < 1 + 5, (elapsed, sent)  # the deadline held; without it: WAIT_SECONDS

@@ -436,21 +436,23 @@ def test_the_client_goes_on_without_a_greeting_and_reports_a_silent_server(lab):
     assert client.stderr_lines == [f"client: no reply within {float(seconds_arg(0.5)):g} s"]
 
 
-# --- one client cannot hold the iterative server (--idle-timeout) ---------------------------
+# --- one client cannot hold the iterative server (--turn) ---------------------------
 
 def test_an_idle_client_is_dropped_and_the_next_one_served(lab):
-    server = lab.server(LESSON, "server", "127.0.0.1", "0", "--idle-timeout", seconds_arg(1))
+    server = lab.server(LESSON, "server", "127.0.0.1", "0", "--turn", seconds_arg(1))
     started = time.monotonic()
     idle = Peer(server.port).greeted()  # then says nothing
     expect_served(server, server.port)  # waits in the queue until the idle one is dropped
     assert time.monotonic() - started >= scaled(1)
     idle.expect_closed()
-    assert (f"client {idle.name} left (dropped: sent nothing for {seconds_arg(1)} s, --idle-timeout)"
+    assert (f"client {idle.name} left (dropped: sent nothing for {seconds_arg(1)} s, --turn)"
             in server.stdout_lines)
 
 
 def test_a_client_that_does_not_read_is_dropped_and_the_next_one_served(lab):
-    server = lab.server(LESSON, "server", "127.0.0.1", "0", "--idle-timeout", seconds_arg(1))
+    # A turn of 3 s: the server must echo megabytes, 1024 bytes a call, until every buffer on
+    # the way is full and its send() stalls, before the turn is over (a loaded machine is slow).
+    server = lab.server(LESSON, "server", "127.0.0.1", "0", "--turn", seconds_arg(3))
     with socket.socket() as stalled:
         stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # fills sooner
         stalled.settimeout(WAIT_SECONDS)
@@ -465,7 +467,7 @@ def test_a_client_that_does_not_read_is_dropped_and_the_next_one_served(lab):
         sender.start()
         try:
             server.wait_for(rf"^client 127\.0\.0\.1:{port} left \(dropped: read nothing for "
-                            rf"{re.escape(seconds_arg(1))} s, --idle-timeout\)$")
+                            rf"{re.escape(seconds_arg(3))} s, --turn\)$")
             expect_served(server, server.port)
         finally:
             sender.join(WAIT_SECONDS)
@@ -1010,3 +1012,112 @@ def test_iterative_server_out_of_descriptors_backs_off_and_serves_again(lab):
     assert log_bytes < 10_000, server.stderr[:500]
     expect_served(server, server.port)
     assert server.stderr_lines == ["server: " + BACKED_OFF]
+
+
+# --- torture: bounds round 2 (a cap on threads, a wall-clock turn, a blocked log) -------------
+
+def refusal(most):
+    """What the threaded server says to a client over --max-clients, before it closes it."""
+    return b"busy: %d clients served already (--max-clients %d), try again later" % (most, most)
+
+
+def refusals_logged(server):
+    return [line for line in server.stdout_lines if line.startswith("refusing clients: ")]
+
+
+@pytest.mark.torture
+def test_threaded_server_serves_at_most_max_clients_and_tells_the_rest(lab):
+    # The issue's attack: 1,000 clients that drip a byte a second held 1,001 threads and 176 MiB,
+    # with no bound. Here 5 clients against --max-clients 3: three are served (a thread each),
+    # the other two are told so in one line and closed; the log says it once for the burst.
+    server = lab.server(LESSON, "threaded_server", "127.0.0.1", "0", "--max-clients", "3")
+    idle_threads, _ = idle_counts(server, threaded=True)
+    served = [Peer(server.port).greeted() for _ in range(3)]
+    refused = [Peer(server.port) for _ in range(2)]
+    for peer in refused:
+        assert peer.reply(len(refusal(3))) == refusal(3)
+        peer.expect_closed()  # closed once told: the server has finished with it, log included
+        peer.close()
+    assert server.thread_count() == idle_threads + 3
+    for peer in served:  # the three served are not disturbed
+        assert peer.ask(b"still served") == b"STILL SERVED"
+    server.wait_for(rf"^client {served[-1].name} said ")  # the log is read up to here
+    assert refusals_logged(server) == [f"refusing clients: all 3 places taken (--max-clients 3), "
+                                       f"first {refused[0].name}; said once until a client leaves"]
+    served[0].send(b"exit")  # one leaves: its place is free, and the burst is over
+    served[0].expect_closed()
+    wait_until(lambda: server.thread_count() == idle_threads + 2, "its thread gone, its place given back")
+    newcomer = Peer(server.port).greeted()  # takes the free place
+    late = Peer(server.port)  # full again: a new burst, logged again
+    assert late.reply(len(refusal(3))) == refusal(3)
+    late.expect_closed()
+    server.wait_for(rf"^refusing clients: .*, first {late.name};")
+    assert len(refusals_logged(server)) == 2
+    for peer in [*served[1:], newcomer]:
+        peer.send(b"exit")
+        peer.expect_closed()
+    wait_until(lambda: server.thread_count() == idle_threads, f"threads back to {idle_threads}")
+    expect_served(server, server.port)
+
+
+@pytest.mark.torture
+def test_a_drip_does_not_hold_the_iterative_server(lab):
+    # The issue's attack: one byte at a time, each well within --turn of the last one.
+    # A silence limit per recv (SO_RCVTIMEO) restarts with every byte, so the drip held the
+    # server for ever and the client queued behind it waited for ever. The turn is wall-clock.
+    server = lab.server(LESSON, "server", "127.0.0.1", "0", "--turn", seconds_arg(1))
+    started = time.monotonic()
+    drip = Peer(server.port).greeted()
+    queued = Peer(server.port)  # waits in the listen queue behind the drip
+    departure = re.compile(rf"^client {drip.name} left \((.*)\)$")
+    drops = []
+    while time.monotonic() - started < scaled(5) and not drops:  # five turns' worth of drip at most
+        with contextlib.suppress(OSError):  # reset: the server has dropped it
+            drip.send(b"z")
+        time.sleep(scaled(0.2))  # the drip's pace: five bytes per --turn, never silent for it
+        drops = [m for m in map(departure.match, list(server.stdout_lines)) if m]
+    assert drops, "the drip held the server for 5 turns"
+    assert drops[0].group(1) == f"dropped: its turn is over after {seconds_arg(1)} s, --turn"
+    assert scaled(1) <= time.monotonic() - started < scaled(2.5)  # its turn, and one pace or so
+    assert len(said(server, drip.name)) >= 3  # it did drip: messages came all along its turn
+    queued.greeted()  # and the next client is served
+    assert queued.ask(b"my turn") == b"MY TURN"
+    queued.send(b"exit")
+    queued.expect_closed()
+
+
+def blocked_in_pipe_write(pid):
+    """Is a thread of `pid` asleep in write() to a full pipe (its stdout, nobody reading)?"""
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(FileNotFoundError):
+            with open(f"/proc/{pid}/task/{task}/wchan") as wchan:
+                if "pipe_write" in wchan.read():
+                    return True
+    return False
+
+
+@pytest.mark.torture
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+@pytest.mark.parametrize("name", SERVERS)
+def test_a_stop_signal_stops_a_server_blocked_in_a_log_write(lab, name, signum):
+    # Whoever reads the server's log hangs: it reads the ready line, then nothing, and keeps the
+    # pipe open. The pipe fills and the server sleeps in write(1), serving no one (acceptable);
+    # a stop signal must still stop it at once. Their default action does; nothing catches them.
+    server = lab.start(LESSON, name, "127.0.0.1", "0", stop_reading_after=1)
+    _, ready = server.wait_for(r"^listening on 127\.0\.0\.1:(\d+)$")
+    peer = Peer(int(ready.group(1))).greeted()
+    message = b"fill the log " * 75  # about 1 KiB of log a message: a 64 KiB pipe takes ~60
+    for _ in range(1000):
+        peer.send(message)
+        wait_until(lambda: select.select([peer.sock], [], [], 0)[0] or blocked_in_pipe_write(server.popen.pid),
+                   "a reply, or the server asleep in a log write")
+        if not select.select([peer.sock], [], [], 0)[0]:
+            break  # the log line before this reply is stuck: so is the server
+        assert peer.reply(len(message)) == message.upper()
+    else:
+        pytest.fail("the log pipe never filled")
+    started = time.monotonic()
+    server.signal(signum)
+    server.popen.wait(scaled(3))  # raises TimeoutExpired if it will not stop
+    assert time.monotonic() - started < scaled(3)
+    assert server.popen.returncode == -signum

@@ -273,3 +273,23 @@ def test_interrupted_udp_calls_are_restarted(lab, eintr_env):
 def test_interrupted_calls_with_nodelay_still_deliver_the_bytes_in_order(lab, eintr_env):
     for _ in range(5):
         nodelay_split(*run_pair(lab, "nodelay", eintr_env=eintr_env))
+
+
+@pytest.mark.torture
+@pytest.mark.parametrize("case", ["send-side", "receive-side"])
+@pytest.mark.parametrize("before_urgent, counted", [(b"hello", 5), (b"", 0)], ids=["hello-urgent-magic", "urgent-first"])
+def test_urgent_data_is_named_not_taken_for_a_wait_that_ran_out(lab, case, before_urgent, counted):
+    # Issue 21 item 7: a byte sent with MSG_OOB marks the stream, and ioctl(FIONREAD) counts only
+    # up to that mark. The wait wakes at once (all 11 bytes have come), FIONREAD says 5 (or 0),
+    # and the server used to say "the 30 s wait ran out" after no time at all. It must say what
+    # happened. All bytes are sent before the wait can wake (it needs 10): no timing involved.
+    server = start_server(lab, case, 30)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
+        sock.sendall(before_urgent)
+        sock.send(b"!", socket.MSG_OOB)
+        sock.sendall(b"hellomagic"[len(before_urgent):])
+        server.wait()
+    assert server.returncode == 1
+    assert server.stdout_lines[1:] == [WAITING]
+    assert server.stderr_lines == [f"server: urgent (MSG_OOB) data stopped the count at {counted} of 10 bytes: the "
+                                   "client sent an urgent byte, and ioctl FIONREAD (like recv) stops at its mark"]

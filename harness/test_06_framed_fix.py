@@ -21,9 +21,9 @@ import time
 import pytest
 
 import framed_client
-from conftest import (EINTR_ANNOUNCEMENT, SANITIZER_REPORTS, WAIT_SECONDS, accept_loop_cost, escaping_command,
-                      ignores_signal, out_of_descriptors, processes_running, program, recv_exact, reset, scaled,
-                      seconds_arg, sh, wait_until)
+from conftest import (EINTR_ANNOUNCEMENT, SANITIZER_REPORTS, WAIT_SECONDS, accept_loop_cost, cpu_seconds,
+                      escaping_command, ignores_signal, linked_libraries, out_of_descriptors, processes_running,
+                      program, recv_exact, reset, scaled, seconds_arg, sh, wait_until)
 
 LESSON = "06_framed_fix"
 SCHEMES = ("ack", "fixed", "json")
@@ -515,6 +515,9 @@ def test_bad_arguments_exit_2_with_usage_and_help_exits_0(lab):
         lab.expect_usage_error(LESSON, name, *args)
     for name in ("server", "client"):
         lab.expect_help(LESSON, name)
+    # the unit tests take no arguments: --help prints the usage and runs no check, anything else is a mistake
+    assert "checks," not in lab.expect_help(LESSON, "framing_test").stdout
+    lab.expect_usage_error(LESSON, "framing_test", "--nope")
 
 
 # --- Promises: the wire only, so `lab.py check 06 --scheme S --server CMD` runs them on anyone's
@@ -666,17 +669,20 @@ def test_commands_inherit_no_socket(lab):
     assert b"socket:" not in listing
 
 
+@pytest.mark.parametrize("sent", [0, 3], ids=["nothing", "3-bytes"])
 @pytest.mark.parametrize("scheme", SCHEMES)
-def test_an_idle_client_is_dropped_and_the_next_one_served(lab, scheme):
+def test_an_idle_client_is_dropped_and_the_next_one_served(lab, scheme, sent):
     server = start_server(lab, scheme, "--idle-timeout", seconds_arg(1))
     with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as idle:
-        idle.sendall(json_request(b"echo half")[:3])  # part of a length header, then nothing
+        idle.sendall(json_request(b"echo half")[:sent])  # nothing, or part of a length header, then nothing
         started = time.monotonic()
         still_serves(lab, server, scheme)
         assert time.monotonic() - started >= scaled(1)
         assert idle.recv(1) == b""  # closed by the server, without a word
         port = idle.getsockname()[1]
-    assert (f"server: client 127.0.0.1:{port} sent nothing for {seconds_arg(1)} s (--idle-timeout): dropped"
+    # the log says truthfully what the client did: nothing at all, or some bytes and then nothing
+    what = "sent nothing" if sent == 0 else f"sent {sent} bytes of a request, then nothing"
+    assert (f"server: client 127.0.0.1:{port} {what} for {seconds_arg(1)} s (--idle-timeout): dropped"
             in server.stderr_lines)
 
 
@@ -803,8 +809,15 @@ def test_torture_100_clients_dying_at_random_points(lab, seeded_rng):
     assert server.popen.poll() is None
 
 
+# Every signal whose default action ends the process and that can be caught (stop_signals.h's
+# kStopSignals; PIPE aside): each one ends the command's whole group before the server goes
+# (issue 21 item 1: HUP, QUIT, USR1 left `sleep` running under PID 1).
+STOP_SIGNALS = [signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2,
+                signal.SIGALRM]
+
+
 @pytest.mark.torture
-@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+@pytest.mark.parametrize("stop", STOP_SIGNALS, ids=[stop.name for stop in STOP_SIGNALS])
 def test_stopping_the_server_mid_command_leaves_nothing_behind(lab, unique_sleep, stop):
     a, b = unique_sleep(), unique_sleep()
     command = f"setsid sleep {a} & sleep {b}"
@@ -830,3 +843,121 @@ def test_out_of_descriptors_the_accept_loop_backs_off_and_serves_again(lab):
     assert log_bytes < 10_000, server.stderr[:500]
     assert server.stderr_lines == ["server: accept: Too many open files (retrying every 100 ms; said once per burst)"]
     still_serves(lab, server, "json")
+
+
+# ---------------------------------------------------------------- hostile peers, round 2 (issue 21)
+
+def peak_rss_kib(pid):
+    """The most memory the process has held so far (VmHWM in /proc/PID/status), in KiB."""
+    with open(f"/proc/{pid}/status") as status:
+        return int(next(line for line in status if line.startswith("VmHWM:")).split()[1])
+
+
+def announce_and_stop(scheme, port, size, sent=1000):
+    """A request that announces `size` bytes of command, sends `sent` of them and says no more
+    (SHUT_WR): the server's answer comes once it has given up on the rest. Returns the answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=WAIT_SECONDS) as sock:
+        if scheme == "ack":
+            sock.sendall(f"{size}\n".encode())
+            assert recv_exact(sock, len(b"recv_ready")) == b"recv_ready"
+        elif scheme == "fixed":
+            sock.sendall(struct.pack("!I", size))
+        else:
+            header = json.dumps({"command_size": size}).encode()
+            sock.sendall(struct.pack("!I", len(header)) + header)
+        sock.sendall(b"x" * sent)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer
+
+
+@pytest.mark.torture
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_memory_follows_the_bytes_that_arrived_not_the_announced_size(lab, scheme):
+    # issue 21 item 3: 64 MiB announced (the default limit), 1,000 bytes sent. The body buffer
+    # grows with what arrives: the server's peak RSS must not rise by the announced 64 MiB
+    # (it rose by 67 MiB when the buffer was sized to the announcement up front).
+    server = start_server(lab, scheme)
+    still_serves(lab, server, scheme)  # the first command's costs (fork, pipes) before the baseline
+    before = peak_rss_kib(server.popen.pid)
+    announce_and_stop(scheme, server.port, 64 * MIB)
+    server.wait_for(r"^server: client 127\.0\.0\.1:\d+: bad request: truncated (command|message): "
+                    r"got 1000 of 67108864 bytes$", stream="stderr")
+    grown_kib = peak_rss_kib(server.popen.pid) - before
+    assert grown_kib < 8 * 1024, f"peak RSS grew by {grown_kib} KiB for 1,000 bytes received"
+    still_serves(lab, server, scheme)
+
+
+@pytest.mark.torture
+def test_an_announcement_larger_than_the_memory_there_is_ends_no_server(lab):
+    # issue 21 item 3: under `ulimit -v 1 GiB`, --max-bytes 4294967295 and a header announcing
+    # 4 GiB - 1: `terminate called after throwing an instance of 'std::bad_alloc'` (exit 134)
+    # when the buffer was sized up front. Now it grows with the 1,000 bytes that came.
+    if any("libasan" in lib or "libtsan" in lib for lib in linked_libraries(program(LESSON, "server"))):
+        pytest.skip("a sanitizer runtime reserves more address space than `ulimit -v` allows")
+    limited = ["/bin/sh", "-c", 'ulimit -v 1048576 && exec "$0" "$@"']
+    server = lab.server(LESSON, "server", "--scheme", "fixed", "--max-bytes", "4294967295", *PATIENT_SERVER,
+                        "127.0.0.1", "0", prefix=limited)
+    answer = announce_and_stop("fixed", server.port, 0xFFFFFFFF)
+    assert b"bad request: truncated command: got 1000 of 4294967295 bytes" in answer
+    still_serves(lab, server, "fixed")
+    assert "bad_alloc" not in server.stderr
+
+
+@pytest.mark.torture
+def test_a_json_header_with_a_nul_and_bytes_after_it_is_refused(lab):
+    # issue 21 item 5: nlohmann's lexer stops at a NUL, so `{"command_size": 7}\0junk` passed as
+    # if the header ended there, and the command ran. Every byte of the frame is the JSON text.
+    server = start_server(lab, "json")
+    header = b'{"command_size": 7}\0junk'
+    answer = raw_exchange(server.port, struct.pack("!I", len(header)) + header + b"echo hi")
+    (size,) = struct.unpack("!I", answer[:4])
+    reply = json.loads(answer[4:4 + size])
+    assert reply["error"] == ("bad request: JSON header has a NUL byte at offset 19 of 24: every byte of the "
+                              "frame must be the JSON text")
+    assert (reply["stdout_size"], answer[4 + size:]) == (0, b"")  # nothing ran
+    assert not any(line.startswith("ran ") for line in server.stdout_lines)
+    still_serves(lab, server, "json")
+
+
+@pytest.mark.torture
+@pytest.mark.parametrize("scheme", ("ack", "fixed"))
+def test_a_timed_out_command_near_the_limit_is_answered_with_the_time_out_line(lab, unique_sleep, scheme):
+    # issue 21 item 7: --max-bytes 1000, a command killed at --timeout with 990 bytes of output.
+    # Output and line together exceed the limit; the line was dropped, so the answer looked like
+    # a command that ended by itself. Now the line goes, and says the output did not.
+    server = start_server(lab, scheme, "--max-bytes", "1000", "--timeout", seconds_arg(1))
+    done = run_client(lab, server.port, scheme, [f"head -c 990 /dev/zero | tr '\\0' x; exec sleep {unique_sleep()}"],
+                      "--max-bytes", "1000")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (f"server: command timed out after {seconds_arg(1)} s, killed; its 990 bytes of output "
+                           "not sent: with this line they exceed --max-bytes 1000\n").encode()
+    # and a short output still comes with the line after it
+    done = run_client(lab, server.port, scheme, [f"echo short; exec sleep {unique_sleep()}"], "--max-bytes", "1000")
+    assert done.stdout == f"short\nserver: command timed out after {seconds_arg(1)} s, killed\n".encode()
+
+
+@pytest.mark.torture
+def test_cleaning_up_after_400_background_processes_is_linear(lab):
+    # issue 21 item 6: a command that starts 400 background sleeps and exits. The clean-up
+    # walked /proc once per process (quadratic: 500 took 2.9 s of server CPU, 1,000 took 8.7 s);
+    # now once per generation of orphans. The server's own CPU time is what is measured: the
+    # shell's 400 forks cost the machine, not the server.
+    marker = f"{random.Random().randrange(10**6)}.25"
+    server = start_server(lab, "json")
+    still_serves(lab, server, "json")
+    cpu_before = cpu_seconds(server.popen.pid)
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS * 4) as sock:
+            header, out, err = framed_client.ask_json(
+                sock, f"i=0; while [ $i -lt 400 ]; do sleep {marker} & i=$((i+1)); done; echo started".encode())
+        assert (out, header["exit_code"]) == (b"started\n", 0), err
+        cpu = cpu_seconds(server.popen.pid) - cpu_before
+        assert processes_running("sleep", marker) == []
+        assert cpu < 0.5, f"the server spent {cpu:.2f} s of CPU cleaning up 400 processes"
+    finally:
+        for pid in processes_running("sleep", marker):
+            os.kill(pid, signal.SIGKILL)
+

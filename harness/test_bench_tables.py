@@ -1,9 +1,9 @@
-"""Every benchmark figure in a README comes from one stated run of harness/bench.py.
+"""Every benchmark figure in a README comes from one stated run of harness/bench/bench.py.
 
 The top-level README.md and README.zh-CN.md each hold the whole table of one run between
 `<!-- bench:all -->` and `<!-- /bench -->`; each lesson with a benchmark script
-(harness/bench_NN_name.py) quotes its rows of that same run between `<!-- bench:NN_name -->`
-and `<!-- /bench -->` in its README pair. `python3 harness/bench.py --update-readmes` writes
+(harness/bench/bench_NN_name.py) quotes its rows of that same run between `<!-- bench:NN_name -->`
+and `<!-- /bench -->` in its README pair. `python3 harness/bench/bench.py --update-readmes` writes
 them all; these checks read text only: no build, no benchmark is run.
 """
 
@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 
 HARNESS = Path(__file__).resolve().parent
-sys.path.insert(0, str(HARNESS))
+sys.path.insert(0, str(HARNESS / "bench"))
 import bench  # noqa: E402  (the block format: one definition for the writer and this check)
 
 ROOT = HARNESS.parent
-LESSONS = sorted(path.stem.removeprefix("bench_") for path in HARNESS.glob("bench_*.py"))
-FIX = "run `python3 harness/bench.py --update-readmes` (it rewrites every block in one go)"
+LESSONS = sorted(path.stem.removeprefix("bench_") for path in (HARNESS / "bench").glob("bench_*.py"))
+FIX = "run `python3 harness/bench/bench.py --update-readmes` (it rewrites every block in one go)"
 
 
 def name(path):
@@ -44,7 +44,7 @@ def test_top_level_table_states_date_machine_and_command(run):
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", run["date"]), run["date"]
     assert re.search(r"\d+ cores, Linux \S+$", run["machine"]), (
         f"the machine {run['machine']!r} is not what bench.py's machine() prints")
-    assert run["command"].startswith("python3 harness/bench.py"), run["command"]
+    assert run["command"].startswith("python3 harness/bench/bench.py"), run["command"]
     assert "--quick" not in run["command"], f"the README tables quote a smoke run ({run['command']}): {FIX}"
 
 

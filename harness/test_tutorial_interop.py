@@ -290,8 +290,9 @@ def test_06_fix1_client_to_cpp_ack_server(lab):
                         "127.0.0.1", "0")
     peer = tutorial(lab, "002_fix1_client.py", "127.0.0.1", str(server.port), stdin="echo hi\n").wait()
     traceback_ends_with(peer, re.escape("ValueError: invalid literal for int() with base 10: ''"))
-    server.wait_for(rf"^server: client \S+ sent nothing for {whole_seconds(1)} s \(--idle-timeout\): dropped$",
-                    stream="stderr")
+    # the log says what the client did: "echo hi" came, 7 bytes of no length line, then nothing
+    server.wait_for(rf"^server: client \S+ sent 7 bytes of a request, then nothing for {whole_seconds(1)} s "
+                    r"\(--idle-timeout\): dropped$", stream="stderr")
     good = cpp_client_06(lab, "ack", server.port, "echo next\n")
     assert (good.returncode, good.stdout) == (0, "next"), good.stderr
 
@@ -313,8 +314,9 @@ def test_06_fix2_client_to_cpp_fixed_server(lab):
 
 
 def test_06_cpp_ack_client_to_fix1_server(lab):
-    # Our client sends "7\n" and waits for 'recv_ready'; 解决方案1's server runs "7\n" as a
-    # command, sends the length of its error as bare digits and waits for 'recv_ready' itself.
+    # Our client sends "7\n" and waits for the 10 bytes of 'recv_ready'; 解决方案1's server runs
+    # "7\n" as a command, sends the length of its error as bare digits ("25" here: 2 of the 10 bytes
+    # our client waits for) and waits for 'recv_ready' itself. Each waits for the other.
     server = tutorial_server(lab, "002_fix1_server.py")
     client = cpp_client_06(lab, "ack", server.port, "echo hi\n", wait=1)
     assert client.returncode == 1

@@ -7,6 +7,8 @@
 //   - refused for depth => the input really opens an array or object more than kMaxJsonDepth
 //     levels deep (counted here without a JSON library); and the same bytes behind "[[[" are
 //     refused for depth, whatever they are: the bound is checked as the parser goes, first;
+//   - accepted => the input holds no NUL byte: every byte of the frame is the JSON text (nlohmann's
+//     lexer stops at a NUL, so `{"command_size": 7}\0junk` once passed; seed nul_then_junk);
 //   - accepted => every field is within its range: sizes <= limit, stdout + stderr <= limit,
 //     exit_code in -1..255, signal in 0..64;
 //   - accepted => encode(decoded) decodes again to the same header (nothing lost or changed).
@@ -59,6 +61,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         framing::RequestHeader request{12345};
         const std::string request_error = framing::decode_request_header(text, limit, request);
         if (request_error.empty()) {
+            CHECK(text.find('\0') == std::string_view::npos);
             CHECK(request.command_size <= limit);
             framing::RequestHeader again{54321};
             CHECK(framing::decode_request_header(framing::encode_request_header(request), limit, again).empty());
@@ -72,6 +75,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         framing::ReplyHeader reply = untouched;
         const std::string reply_error = framing::decode_reply_header(text, limit, reply);
         if (reply_error.empty()) {
+            CHECK(text.find('\0') == std::string_view::npos);
             const framing::ReplyHeader& h = reply;
             CHECK(h.stdout_size <= limit && h.stderr_size <= limit && h.stdout_size + h.stderr_size <= limit);
             CHECK(h.exit_code >= -1 && h.exit_code <= 255 && h.signal >= 0 && h.signal <= 64);

@@ -10,6 +10,8 @@
 //     survives encode -> decode unchanged; a refused one always says why;
 //   - an accepted name is also accepted inside a freshly encoded header;
 //   - an accepted trailer is 32 lowercase hex digits and survives encode -> decode;
+//   - every byte of a frame is its JSON text: no accepted text holds a NUL byte (seed
+//     trailing_nul: a valid header, then NUL and more bytes, inside the frame's length);
 //   - the JSON depth bound: parse_object() accepts no text whose `{`/`[` nest deeper than
 //     kMaxJsonDepth (counted here independently, outside strings), and says "nests deeper"
 //     only of such texts; inputs reach the real 64 KiB header limit (-max_len=65540, set in
@@ -50,8 +52,6 @@ static int nesting_depth(std::string_view text) {
             if (escaped) escaped = false;
             else if (c == '\\') escaped = true;
             else if (c == '"') in_string = false;
-        } else if (c == '\0') {
-            break;  // nlohmann's lexer reads a NUL byte outside a string as the end of the input
         } else if (c == '"') {
             in_string = true;
         } else if (c == '{' || c == '[') {
@@ -68,6 +68,9 @@ static void check_depth_bound(std::string_view text) {
     const json value = parse_object(text, why);
     const bool too_deep = why.find("nests deeper") != std::string::npos;
     CHECK(value.is_discarded() ? !why.empty() : why.empty() && value.is_object());
+    // Every byte is the JSON text: nothing with a NUL in it is accepted (nlohmann's lexer alone
+    // would stop at the NUL and accept `{...}\0junk` as `{...}`).
+    if (!value.is_discarded()) CHECK(text.find('\0') == std::string_view::npos);
     if (!value.is_discarded()) CHECK(nesting_depth(text) <= kMaxJsonDepth);
     if (too_deep) CHECK(nesting_depth(text) > kMaxJsonDepth);
 }

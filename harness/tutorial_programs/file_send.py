@@ -1,5 +1,5 @@
 # Tutorial 001, 文件传输实例 — 文件发送端(客户端)file_send.py.
-# Used by the interop tests and by harness/bench_07_file_transfer.py (the per-line + ack baseline).
+# Used by the interop tests and by harness/bench/bench_07_file_transfer.py (the per-line + ack baseline).
 # A faithful copy: the same bytes in the same send() calls, the same recv() sizes, the same
 # strings. Changed only where a test needs it; every change is marked "# CHANGED:".
 # Its protocol: the file line by line, each line one send() answered by b'success'; then b'quit'.

@@ -1,6 +1,6 @@
 # Tutorial 001, 非堵塞型信息交互实例(tcp) — socket_server_tcp2.py,
 # the tutorial's threaded server (socketserver.ThreadingTCPServer). Used by the interop tests and
-# by harness/bench_03_loop_server.py, which measures it against 03_loop_server/threaded_server.
+# by harness/bench/bench_03_loop_server.py, which measures it against 03_loop_server/threaded_server.
 # A faithful copy: the same bytes in the same send() calls, the same recv() sizes, the same
 # strings. Changed only where a test needs it; every change is marked "# CHANGED:".
 # Its protocol: greeting "Hello World!" (no newline), then every recv(1024) chunk is echoed

@@ -6,7 +6,7 @@ In one run, over 127.0.0.1, into files in the same temporary folder, alternating
   1. upload a 1 GiB random file with the lesson's client/server (XXH3-128 on both ends,
      fsync of the file and the folder, atomic rename) — MB/s, median of several runs;
   2. copy the same bytes through a raw loopback TCP connection into a file with
-     build/harness/raw_copy_07 (harness/raw_copy_07.cpp): the same I/O as the upload —
+     build/harness/bench/raw_copy_07 (harness/bench/raw_copy_07.cpp): the same I/O as the upload —
      read()+send() of 256 KiB, recv()+write() of 256 KiB, sync_file_range() every 8 MiB,
      fsync, rename, fsync(dir) — without header, hashing and checks — MB/s, and the ratio;
   3. the same raw copy with sendfile() on the sending side (no copy to user space, which
@@ -19,8 +19,8 @@ quick=True uses 32 MiB and 512 KiB instead (seconds, for a smoke run).
 Every timed copy is timed the same way: wall clock around the sending program, from its
 start to its exit, which comes after the receiver's fsync(dir) and its answer.
 
-    python3 harness/bench_07_file_transfer.py [--quick]
-Standard library only; needs a build (build/07_file_transfer, build/harness/raw_copy_07)
+    python3 harness/bench/bench_07_file_transfer.py [--quick]
+Standard library only; needs a build (build/07_file_transfer, build/harness/bench/raw_copy_07)
 and /usr/bin/time (Debian package `time`).
 """
 
@@ -37,7 +37,7 @@ from pathlib import Path
 
 LESSON = "07_file_transfer"
 TARGETS = [LESSON, "raw_copy_07"]  # what bench.py builds first
-HARNESS = Path(__file__).resolve().parent
+HARNESS = Path(__file__).resolve().parents[1]  # harness/ (this file is in harness/bench/)
 TIME = "/usr/bin/time"  # GNU time: its -v report has the peak RSS and the CPU time
 READY_LINE = re.compile(r"^listening on 127\.0\.0\.1:(\d+)")
 MAX_RSS = re.compile(r"Maximum resident set size \(kbytes\): (\d+)")
@@ -92,7 +92,7 @@ def check_tools(build_dir):
     if not (os.path.isfile(TIME) and os.access(TIME, os.X_OK)):
         raise RuntimeError(f"bench_07_file_transfer: {TIME} is missing or not executable; it measures the peak RSS "
                            "and CPU time (Debian: sudo apt-get install time)")
-    for program in (build_dir / LESSON / "server", build_dir / LESSON / "client", build_dir / "harness" / "raw_copy_07"):
+    for program in (build_dir / LESSON / "server", build_dir / LESSON / "client", build_dir / "harness" / "bench" / "raw_copy_07"):
         if not os.access(program, os.X_OK):
             raise RuntimeError(f"bench_07_file_transfer: {program} is missing; build first: "
                                "cmake --preset default && cmake --build --preset default")
@@ -125,7 +125,7 @@ def bench_copies(build_dir, work, source, size, runs):
     deleted and os.sync() flushes every dirty page, so that no copy pays for the
     write-back of the one before it."""
     server_bin, client_bin = build_dir / LESSON / "server", build_dir / LESSON / "client"
-    raw_copy = build_dir / "harness" / "raw_copy_07"
+    raw_copy = build_dir / "harness" / "bench" / "raw_copy_07"
     upload_dir, raw_dir = work / "upload", work / "raw"
     raw_dir.mkdir()
     # The server runs under /usr/bin/time for all runs; its report comes when it is stopped.

@@ -14,7 +14,7 @@
 //     COUNT round trips in SECONDS s: RATE round trips/s; server CPU US us per round trip; load generator CPU US us per round trip
 //   (server CPU: user + system time of PID during the same S seconds, from /proc/PID/stat;
 //   0 without --server-pid). Exit 0 ok, 1 a wrong reply or a failed call, 2 usage.
-// Used by harness/bench_03_loop_server.py; built by harness/CMakeLists.txt.
+// Used by harness/bench/bench_03_loop_server.py; built by harness/bench/CMakeLists.txt.
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -3,13 +3,13 @@
 own Python socketserver.ThreadingTCPServer program (harness/tutorial_programs/socket_server_tcp2.py).
 
 Both servers are started here, on 127.0.0.1 port 0, and driven by the same load generator,
-build/harness/echo_load_03 (harness/echo_load_03.cpp, C++): 64 client threads, each with
+build/harness/bench/echo_load_03 (harness/bench/echo_load_03.cpp, C++): 64 client threads, each with
 one connection and one message in flight (send it, read all of its reply, check it, send
 the next), for a fixed time. The generator is C++ so that it is not what runs out of CPU
 first. Runs alternate between the two servers; each number is the median of several runs.
 
-    python3 harness/bench_03_loop_server.py            # against build/
-    python3 harness/bench_03_loop_server.py --quick
+    python3 harness/bench/bench_03_loop_server.py            # against build/
+    python3 harness/bench/bench_03_loop_server.py --quick
 
 On a small machine the generator and the server share the CPU, so round trips/s depend on
 both. The server's own CPU time per round trip (user + system, from /proc/PID/stat, over the
@@ -24,7 +24,7 @@ import subprocess
 import sys
 import threading
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 TUTORIAL_SERVER = ROOT / "harness" / "tutorial_programs" / "socket_server_tcp2.py"
 READY_LINE = re.compile(r"^listening on (?P<host>\S+):(?P<port>\d+)")
 RESULT_LINE = re.compile(r"round trips/s; server CPU (?P<cpu>\S+) us per round trip")
@@ -75,7 +75,7 @@ def measure(generator, server, seconds):
 
 
 def run(build_dir: pathlib.Path, quick: bool = False) -> list:
-    generator = pathlib.Path(build_dir) / "harness" / "echo_load_03"
+    generator = pathlib.Path(build_dir) / "harness" / "bench" / "echo_load_03"
     if not os.access(generator, os.X_OK):
         raise RuntimeError(f"bench_03_loop_server: {generator} is missing; build first: "
                            "cmake --preset default && cmake --build --preset default")

@@ -14,7 +14,7 @@
 //             prints "listening on 127.0.0.1:PORT", takes one file into DIR/raw-copy.bin, exits
 //         raw_copy_07 send FILE PORT [--chunk BYTES] [--sendfile]
 //             sends FILE to 127.0.0.1:PORT and exits 0 once the receiver's ack came
-// Used by harness/bench_07_file_transfer.py; built by harness/CMakeLists.txt.
+// Used by harness/bench/bench_07_file_transfer.py; built by harness/bench/CMakeLists.txt.
 
 #include <arpa/inet.h>
 #include <fcntl.h>

@@ -3,7 +3,7 @@
 and for the two-send variant (header in one send(), body in another) that stalls on Nagle's
 algorithm + delayed ACK. Standard library only; loopback only; stops by itself.
 
-    python3 harness/bench_06_framed_fix.py [--quick]      (needs a build in build/)
+    python3 harness/bench/bench_06_framed_fix.py [--quick]      (needs a build in build/)
 
 Each round trip is `./client --bench N`: a blank command (the server answers it without a
 shell, so this measures the framing, not fork+exec) and its empty reply. Every value is the
@@ -72,7 +72,7 @@ def run(build_dir: pathlib.Path, quick: bool = False) -> list:
 
 
 def main():
-    root = pathlib.Path(__file__).resolve().parent.parent
+    root = pathlib.Path(__file__).resolve().parents[2]
     rows = run(root / "build", quick="--quick" in sys.argv[1:])
     width = max(len(row["benchmark"]) for row in rows)
     print(f"{'benchmark':{width}}  {'value':>12}  note")

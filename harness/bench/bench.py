@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Run every lesson's benchmarks and print one table; write it into the READMEs on request.
 
-    python3 harness/bench.py                    full run (minutes: it moves a 1 GiB file)
-    python3 harness/bench.py --quick            small sizes, a few seconds each (a smoke run)
-    python3 harness/bench.py --markdown         the table as Markdown
-    python3 harness/bench.py --update-readmes   full run, then every README's figures from it
+    python3 harness/bench/bench.py                    full run (minutes: it moves a 1 GiB file)
+    python3 harness/bench/bench.py --quick            small sizes, a few seconds each (a smoke run)
+    python3 harness/bench/bench.py --markdown         the table as Markdown
+    python3 harness/bench/bench.py --update-readmes   full run, then every README's figures from it
 
-Each harness/bench_NN_name.py defines TARGETS (the CMake targets it needs) and
+Each harness/bench/bench_NN_name.py defines TARGETS (the CMake targets it needs) and
 run(build_dir, quick) returning rows {"lesson", "benchmark", "value", "unit", "note"} and
 "zh": the same "benchmark", "unit" and "note" in Chinese; a lesson that compares two things
 (C++ vs the tutorial's Python, upload vs raw copy) adds a row with their ratio. Every value is
@@ -30,7 +30,8 @@ import re
 import sys
 from pathlib import Path
 
-HARNESS = Path(__file__).resolve().parent
+BENCH = Path(__file__).resolve().parent  # harness/bench
+HARNESS = BENCH.parent
 ROOT = HARNESS.parent
 
 # --- the README blocks (harness/test_bench_tables.py reads them with these same definitions) ---
@@ -54,7 +55,7 @@ def statement_pattern(language):
     """The statement line of `language` as a regex with groups date, machine, command."""
     pattern = re.escape(STATEMENT[language])
     for field, group in (("date", r"(?P<date>\d{4}-\d{2}-\d{2})"), ("machine", r"(?P<machine>.+?)"),
-                         ("command", r"(?P<command>python3 harness/bench\.py[^`]*)")):
+                         ("command", r"(?P<command>python3 harness/bench/bench\.py[^`]*)")):
         pattern = pattern.replace(re.escape("{" + field + "}"), group)
     return re.compile(pattern + "$")
 
@@ -166,7 +167,7 @@ def updated_readmes(run, root=ROOT):
 # --- running the benchmarks ----------------------------------------------------------------------
 
 def load_benchmarks():
-    for path in sorted(HARNESS.glob("bench_*.py")):
+    for path in sorted(BENCH.glob("bench_*.py")):
         spec = importlib.util.spec_from_file_location(path.stem, path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
@@ -202,7 +203,7 @@ def main():
     parser.add_argument("--update-readmes", action="store_true",
                         help="write this run into every README's marked blocks, English and Chinese")
     options = parser.parse_args()
-    command = " ".join(["python3 harness/bench.py", *(["--quick"] if options.quick else []),
+    command = " ".join(["python3 harness/bench/bench.py", *(["--quick"] if options.quick else []),
                         *(["--markdown"] if options.markdown else []),
                         *(["--update-readmes"] if options.update_readmes else [])])
     benchmarks = list(load_benchmarks())
