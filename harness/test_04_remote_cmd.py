@@ -6,7 +6,6 @@ replies must be exactly the consecutive 1024-byte pieces of that real output.
 
 import os
 import pty
-import random
 import re
 import signal
 import socket
@@ -648,24 +647,20 @@ def test_a_log_reader_that_goes_away_does_not_kill_the_server():
 
 
 @pytest.mark.torture
-def test_cleaning_up_after_400_background_processes_is_linear(lab):
+def test_cleaning_up_after_400_background_processes_is_linear(lab, unique_sleep):
     # issue 21 item 6: a command that starts 400 background sleeps and exits. The clean-up
     # walked /proc once per process (quadratic: 500 took 2.9 s of server CPU, 1,000 took 8.7 s);
     # now once per generation of orphans. The server's own CPU time is what is measured: the
     # shell's 400 forks cost the machine, not the server.
-    marker = f"{random.Random().randrange(10**6)}.25"
+    marker = unique_sleep()  # killed at the end of the test, whatever happens
     server = start_server(lab)
-    try:
-        with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS * 4) as sock:
-            assert ask(sock, b"echo warm", 5) == b"warm\n"  # the first command's costs before the baseline
-            cpu_before = cpu_seconds(server.popen.pid)
-            command = f"i=0; while [ $i -lt 400 ]; do sleep {marker} & i=$((i+1)); done; echo started"
-            assert ask(sock, command.encode(), 8) == b"started\n"
-            server.wait_for(r" ran .*: 8 bytes stdout, 0 bytes stderr, exit status 0$")  # logged after the clean-up
-        cpu = cpu_seconds(server.popen.pid) - cpu_before
-        assert processes_running("sleep", marker) == []
-        assert cpu < 0.5, f"the server spent {cpu:.2f} s of CPU cleaning up 400 processes"
-    finally:
-        for pid in processes_running("sleep", marker):
-            os.kill(pid, signal.SIGKILL)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS * 4) as sock:
+        assert ask(sock, b"echo warm", 5) == b"warm\n"  # the first command's costs before the baseline
+        cpu_before = cpu_seconds(server.popen.pid)
+        command = f"i=0; while [ $i -lt 400 ]; do sleep {marker} & i=$((i+1)); done; echo started"
+        assert ask(sock, command.encode(), 8) == b"started\n"
+        server.wait_for(r" ran .*: 8 bytes stdout, 0 bytes stderr, exit status 0$")  # logged after the clean-up
+    cpu = cpu_seconds(server.popen.pid) - cpu_before
+    assert processes_running("sleep", marker) == []
+    assert cpu < 0.5, f"the server spent {cpu:.2f} s of CPU cleaning up 400 processes"
 

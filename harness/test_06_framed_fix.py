@@ -399,8 +399,8 @@ def test_the_client_refuses_a_reply_header_nested_32000_deep_in_one_line(lab):
     assert done.stderr.decode() == f"client: bad reply: {DEPTH_REFUSAL}\n"
 
 
-def test_a_command_that_runs_too_long_is_killed_with_its_whole_process_group(lab):
-    marker = f"{random.Random().randrange(10**6)}.5"   # a sleep we can find in /proc, unique to this run
+def test_a_command_that_runs_too_long_is_killed_with_its_whole_process_group(lab, unique_sleep):
+    marker = unique_sleep()  # a sleep we can find in /proc, and that is killed whatever happens
     server = start_server(lab, "json", "--timeout", "1")
     with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
         started = time.monotonic()
@@ -409,19 +409,8 @@ def test_a_command_that_runs_too_long_is_killed_with_its_whole_process_group(lab
     assert out == b"started\n"
     assert (header["timed_out"], header["signal"], header["exit_code"]) == (True, signal.SIGKILL, -1)
 
-    def sleepers():
-        found = []
-        for pid in filter(str.isdigit, os.listdir("/proc")):
-            try:
-                with open(f"/proc/{pid}/cmdline", "rb") as f:
-                    if f.read() == f"sleep\0{marker}\0".encode():
-                        found.append(pid)
-            except OSError:
-                pass
-        return found
-
     # the background sleep dies too: kill(-pgid), not just the shell
-    wait_until(lambda: sleepers() == [], "the backgrounded sleep is gone with its process group")
+    wait_until(lambda: processes_running("sleep", marker) == [], "the backgrounded sleep is gone with its process group")
     done = run_client(lab, server.port, "json", ["sleep 5"])
     assert done.stderr == b"[timed out: killed by the server]\n"
 
@@ -940,24 +929,20 @@ def test_a_timed_out_command_near_the_limit_is_answered_with_the_time_out_line(l
 
 
 @pytest.mark.torture
-def test_cleaning_up_after_400_background_processes_is_linear(lab):
+def test_cleaning_up_after_400_background_processes_is_linear(lab, unique_sleep):
     # issue 21 item 6: a command that starts 400 background sleeps and exits. The clean-up
     # walked /proc once per process (quadratic: 500 took 2.9 s of server CPU, 1,000 took 8.7 s);
     # now once per generation of orphans. The server's own CPU time is what is measured: the
     # shell's 400 forks cost the machine, not the server.
-    marker = f"{random.Random().randrange(10**6)}.25"
+    marker = unique_sleep()  # killed at the end of the test, whatever happens
     server = start_server(lab, "json")
     still_serves(lab, server, "json")
     cpu_before = cpu_seconds(server.popen.pid)
-    try:
-        with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS * 4) as sock:
-            header, out, err = framed_client.ask_json(
-                sock, f"i=0; while [ $i -lt 400 ]; do sleep {marker} & i=$((i+1)); done; echo started".encode())
-        assert (out, header["exit_code"]) == (b"started\n", 0), err
-        cpu = cpu_seconds(server.popen.pid) - cpu_before
-        assert processes_running("sleep", marker) == []
-        assert cpu < 0.5, f"the server spent {cpu:.2f} s of CPU cleaning up 400 processes"
-    finally:
-        for pid in processes_running("sleep", marker):
-            os.kill(pid, signal.SIGKILL)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS * 4) as sock:
+        header, out, err = framed_client.ask_json(
+            sock, f"i=0; while [ $i -lt 400 ]; do sleep {marker} & i=$((i+1)); done; echo started".encode())
+    assert (out, header["exit_code"]) == (b"started\n", 0), err
+    cpu = cpu_seconds(server.popen.pid) - cpu_before
+    assert processes_running("sleep", marker) == []
+    assert cpu < 0.5, f"the server spent {cpu:.2f} s of CPU cleaning up 400 processes"
 
