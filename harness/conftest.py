@@ -871,11 +871,14 @@ class PromiseReport:
             return
         sides = {side for side, option in (("server", "subject_server"), ("client", "subject_client"))
                  if config.getoption(option)}
+        scheme = config.getoption("subject_scheme")
         kept, deselected, seen = [], [], set()
         for item in items:
             promise = promise_of(item)
             function = (item.module.__name__, getattr(item, "originalname", item.name))
-            if promise is None or promise[3] not in sides or function in seen:
+            params = getattr(getattr(item, "callspec", None), "params", {})
+            other_scheme = scheme is not None and params.get("scheme", scheme) != scheme  # 06: the one given
+            if promise is None or promise[3] not in sides or function in seen or other_scheme:
                 deselected.append(item)
                 continue
             seen.add(function)
