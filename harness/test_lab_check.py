@@ -137,7 +137,7 @@ def test_a_server_that_sends_without_a_loop_fails_only_the_16_mib_message(exampl
     assert status == 0, out + err
     assert failed(out) == {"a 16 MiB message comes back whole"}
     why, hint = lines_after(out, "a 16 MiB message comes back whole")
-    assert re.fullmatch(r"     why: \d+ of the 16777202 bytes came back, then the server closed the connection", why), why
+    assert re.fullmatch(r"     why: \d+ of the 16777280 bytes came back, then the server closed the connection", why), why
     assert hint.startswith("     hint: send without a loop")
 
 
