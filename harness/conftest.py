@@ -25,10 +25,12 @@ sanitizer report in any process's stderr fails the test.
 import collections
 import contextlib
 import ctypes
+import json
 import os
 import random
 import re
 import resource
+import shlex
 import shutil
 import signal
 import socket
@@ -689,3 +691,251 @@ def eintr_env(eintr_shim):
                     if "libasan" in library or "libtsan" in library]
         return dict(os.environ, LD_PRELOAD=":".join([*runtimes, eintr_shim]))
     return environment
+
+
+# =============================================================================================
+# The program under test: ours, or anyone's (`lab.py check`, issue 19).
+#
+# A promise is a test that asserts only what goes over the wire (bytes, order, who closes),
+# never our command line, log wording or build. It names its tier and says what it checks:
+#
+#     @pytest.mark.promise("tutorial", ("a short message comes back upper-cased", "短消息大写后返回"),
+#                          hint=("what the classic mistake is", "中文提示"))
+#     def test_a_short_message_comes_back_upper_cased(subject):
+#         server = subject.server(LESSON)          # .host, .port, .stop()
+#
+# tutorial: what the tutorial's program does; socketlab: what the lesson adds. side="client" for
+# a promise about the client (subject.client(LESSON, port, stdin=...)).
+#
+# By default `subject` is the lesson's own program (started as lab.server starts it, ready
+# line and all), so ctest runs every promise against our programs. With --subject-server 'CMD'
+# or --subject-client 'CMD' (what lab.py check passes) it is that command instead: {host} and
+# {port} replaced (appended when neither appears), split like a shell's words, no shell. Then
+# only promises run, and each prints one line: PASS/FAIL/SKIP, tier, promise; for a failure, why
+# and the hint.
+
+PROMISE_TIERS = ("tutorial", "socketlab")
+LISTEN_SECONDS = 10  # how long a student's server may take before it listens
+
+
+def command_argv(command, host, port):
+    """A student's command line as argv: shell words, {host}/{port} replaced in each word
+    (appended as two arguments when neither appears): the tutorial's ip_port, nothing else."""
+    words = shlex.split(command)
+    if not any("{host}" in word or "{port}" in word for word in words):
+        words += ["{host}", "{port}"]
+    return [word.replace("{host}", host).replace("{port}", str(port)) for word in words]
+
+
+def free_port(udp=False):
+    """A TCP (or UDP) port on 127.0.0.1 that nothing uses now (bound, never used, closed at once)."""
+    with socket.socket(type=socket.SOCK_DGRAM if udp else socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def listening_on(port, udp=False):
+    """Is a socket listening on `port` (127.0.0.1 or any address), or for UDP bound to it? Read
+    from /proc/net/{tcp,udp}{,6} rather than by connecting or sending: that would be the one
+    client a one-shot server serves."""
+    kind, ready = ("udp", "07") if udp else ("tcp", "0A")  # 07: an unconnected UDP socket; 0A: LISTEN
+    for table in (f"/proc/net/{kind}", f"/proc/net/{kind}6"):
+        with contextlib.suppress(OSError), open(table) as rows:
+            for row in list(rows)[1:]:
+                local, state = row.split()[1], row.split()[3]
+                if state == ready and int(local.rsplit(":", 1)[1], 16) == port:
+                    return True
+    return False
+
+
+class StudentServer(Process):
+    """A student's server on a port the checker chose: ready once the port is listening."""
+
+    def __init__(self, command, cwd, port=None, udp=False):
+        self.host, self.port = "127.0.0.1", port or free_port(udp)
+        super().__init__(command_argv(command, self.host, self.port), cwd=cwd)
+        try:  # whatever ends the wait (a failure, Ctrl-C), the program is not left behind
+            self._wait_until_listening(udp)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_until_listening(self, udp):
+        deadline = time.monotonic() + scaled(LISTEN_SECONDS)
+        while not listening_on(self.port, udp):
+            if self.popen.poll() is not None:
+                self.stop()  # reads its output to the end: its last words
+                said = self.stderr_lines[-1] if self.stderr_lines else "nothing on stderr"
+                pytest.fail(f"the server ended (exit status {self.returncode}) before it listened on "
+                            f"127.0.0.1:{self.port}; its last words: {said}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"nothing listened on 127.0.0.1:{self.port} within {scaled(LISTEN_SECONDS):g} s")
+            time.sleep(0.01)
+
+
+# A student's server that did not start: the first promise says why, the others say so at once.
+START_FAILURES = ("nothing listened on", "the server ended", "the server did not start")
+START_HINT = ("a server takes the host and port it is given as its two arguments (sys.argv[1], sys.argv[2]), "
+              "binds them and listens", "服务端应绑定并监听作为两个参数传给它的主机和端口（sys.argv[1]、sys.argv[2]）")
+IN_USE_HINT = ("SO_REUSEADDR missing: set it before bind(), or the port stays taken while an old connection "
+               "lingers in TIME_WAIT", "缺少 SO_REUSEADDR：在 bind() 之前设置它，否则旧连接停在 TIME_WAIT 时端口一直被占用")
+
+
+class Subject:
+    """The program a promise checks: the lesson's own, or the student's (--subject-server,
+    --subject-client). Whatever it starts is stopped when the test ends (lab.finish)."""
+
+    def __init__(self, config, lab, cwd):
+        self.server_command = config.getoption("subject_server")
+        self.client_command = config.getoption("subject_client")
+        self.scheme = config.getoption("subject_scheme")
+        self.config, self.lab, self.cwd = config, lab, cwd
+
+    @property
+    def ours(self):
+        return self.server_command is None and self.client_command is None
+
+    def server(self, lesson, name="server", *args, port=None, udp=False):
+        """Start the server under test on 127.0.0.1 (on `port`, or a free one); our own with
+        `args` (default 127.0.0.1 0/port), a student's with host and port only (udp: it is
+        ready when a UDP socket is bound to the port)."""
+        if self.server_command is None:
+            return self.lab.server(lesson, name, *(args or ("127.0.0.1", str(port or 0))))
+        if getattr(self.config, "socketlab_not_started", None):
+            pytest.fail(f"the server did not start ({self.config.socketlab_not_started})")
+        try:
+            server = StudentServer(self.server_command, self.cwd, port, udp)
+        except pytest.fail.Exception as failure:
+            if port is None:  # on a port of its own choosing; a restart's failure is that promise's own
+                self.config.socketlab_not_started = str(failure)
+            raise
+        self.lab.started.append(server)
+        return server
+
+    def client(self, lesson, port, *our_args, stdin=None):
+        """Start the client under test against 127.0.0.1:port; `our_args` go only to ours.
+        stdin: bytes fed to it, then end of input (none: /dev/null)."""
+        if self.client_command is None:
+            return self.lab.start(lesson, "client", "127.0.0.1", str(port), *our_args, stdin=stdin)
+        client = Process(command_argv(self.client_command, "127.0.0.1", port), cwd=self.cwd, stdin_bytes=stdin)
+        self.lab.started.append(client)
+        return client
+
+
+@pytest.fixture
+def subject(request, lab, tmp_path):
+    return Subject(request.config, lab, tmp_path)
+
+
+def promise_of(item):
+    """(tier, (en, zh) promise, (en, zh) hint or None, side) of a promise test, or None."""
+    marker = item.get_closest_marker("promise")
+    if marker is None:
+        return None
+    tier, text = marker.args
+    assert tier in PROMISE_TIERS, f"{item.nodeid}: promise tier {tier!r} is not one of {PROMISE_TIERS}"
+    pair = (lambda value: None if value is None else (value, value) if isinstance(value, str) else tuple(value))
+    return tier, pair(text), pair(marker.kwargs.get("hint")), marker.kwargs.get("side", "server")
+
+
+def failure_reason(report):
+    """One line of why, from a failed report: the assertion's or pytest.fail's message."""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    text = crash.message if crash is not None else str(report.longrepr)
+    for prefix in ("AssertionError: ", "Failed: ", "Skipped: "):
+        text = text.removeprefix(prefix)
+    return text.strip().splitlines()[0] if text.strip() else "(no message)"
+
+
+class PromiseReport:
+    """Active under --subject-server/--subject-client: only promises run (one per test function,
+    the first of its parameters), of the side(s) given; one line per promise; the outcomes in
+    --subject-results FILE (JSON) for lab.py's exit status and grade tables."""
+
+    WORDS = {"en": {"why": "why: ", "hint": "hint: "}, "zh": {"why": "原因：", "hint": "提示："}}
+
+    def __init__(self):
+        self.active = False
+        self.promises = {}  # nodeid -> promise_of(item)
+        self.outcomes = {}  # nodeid -> (PASS|FAIL|SKIP, why)
+
+    def pytest_configure(self, config):
+        config.addinivalue_line("markers", "promise(tier, text, hint=None, side='server'): a check of the wire "
+                                           "only, which lab.py check also runs against a student's program")
+        self.config = config
+        self.active = bool(config.getoption("subject_server") or config.getoption("subject_client"))
+        self.language = config.getoption("subject_lang")
+
+    def pytest_collection_modifyitems(self, config, items):
+        if not self.active:
+            return
+        sides = {side for side, option in (("server", "subject_server"), ("client", "subject_client"))
+                 if config.getoption(option)}
+        scheme = config.getoption("subject_scheme")
+        kept, deselected, seen = [], [], set()
+        for item in items:
+            promise = promise_of(item)
+            function = (item.module.__name__, getattr(item, "originalname", item.name))
+            params = getattr(getattr(item, "callspec", None), "params", {})
+            other_scheme = scheme is not None and params.get("scheme", scheme) != scheme  # 06: the one given
+            if promise is None or promise[3] not in sides or function in seen or other_scheme:
+                deselected.append(item)
+                continue
+            seen.add(function)
+            self.promises[item.nodeid] = promise
+            kept.append(item)
+        if deselected:
+            config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+
+    def pytest_runtest_logreport(self, report):
+        if not self.active or report.nodeid not in self.promises:
+            return
+        if report.skipped and report.nodeid not in self.outcomes:
+            self.outcomes[report.nodeid] = ("SKIP", str(report.longrepr[2]).removeprefix("Skipped: "))
+        elif report.failed and self.outcomes.get(report.nodeid, ("PASS",))[0] == "PASS":
+            self.outcomes[report.nodeid] = ("FAIL", failure_reason(report))
+        elif report.when == "call" and report.passed:
+            self.outcomes.setdefault(report.nodeid, ("PASS", ""))
+
+    def pytest_report_teststatus(self, report, config):
+        if self.active and report.nodeid in self.promises:  # no progress letters: the promise lines say it
+            return report.outcome, "", ""
+        return None
+
+    def pytest_runtest_logfinish(self, nodeid, location):
+        if not self.active or nodeid not in self.promises:
+            return
+        tier, text, hint, _ = self.promises[nodeid]
+        verdict, why = self.outcomes.setdefault(nodeid, ("FAIL", "the check did not finish"))
+        half = 1 if self.language == "zh" else 0
+        words = self.WORDS[self.language]
+        lines = [f"{verdict} {tier:9} {text[half]}"]
+        if verdict != "PASS" and why:
+            lines.append(f"     {words['why']}{why}")
+        if verdict == "FAIL" and why.startswith(START_FAILURES):
+            hint = IN_USE_HINT if "Address already in use" in why else START_HINT
+        if verdict == "FAIL" and hint:
+            lines.append(f"     {words['hint']}{hint[half]}")
+        print("\n".join(lines), flush=True)
+
+    def pytest_sessionfinish(self, session):
+        path = self.config.getoption("subject_results")
+        if not self.active or not path:
+            return
+        results = [dict(test=nodeid, tier=tier, promise=text[0], promise_zh=text[1], side=side,
+                        outcome=self.outcomes.get(nodeid, ("FAIL", "the check did not run"))[0],
+                        why=self.outcomes.get(nodeid, ("", ""))[1])
+                   for nodeid, (tier, text, _, side) in self.promises.items()]
+        Path(path).write_text(json.dumps(results, ensure_ascii=False, indent=1))
+
+
+def pytest_addoption(parser, pluginmanager):
+    group = parser.getgroup("socketlab check", "a student's program under the lesson's promises (lab.py check)")
+    group.addoption("--subject-server", metavar="CMD", help="check this server command ({host} {port})")
+    group.addoption("--subject-client", metavar="CMD", help="check this client command ({host} {port})")
+    group.addoption("--subject-scheme", choices=("ack", "fixed", "json"), default=None,
+                    help="lesson 06: the framing scheme the student's program speaks")
+    group.addoption("--subject-lang", choices=("en", "zh"), default="en", help="language of the promise lines")
+    group.addoption("--subject-results", metavar="FILE", help="write the promises' outcomes to FILE (JSON)")
+    pluginmanager.register(PromiseReport(), "socketlab-promises")

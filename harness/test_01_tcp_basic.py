@@ -1,5 +1,6 @@
 """Lesson 01: one TCP client, one upper-cased reply (tutorial 000 §二.1, 003 §二)."""
 
+import contextlib
 import os
 import re
 import socket
@@ -136,6 +137,169 @@ def test_a_slow_server_within_the_limit_still_gets_its_reply(lab):
         client.wait()  # closed: the client's recv() returns 0 and it prints the reply
     assert (client.returncode, client.stderr) == (0, "")
     assert client.stdout_lines[-1] == "SLOW"
+
+
+# --- Promises: the wire only, so `lab.py check 01 --server/--client CMD` runs them on anyone's program.
+
+SILENCE = scaled(5)  # how long a promise waits for the server's next bytes before it calls it silent
+
+
+def exchange(port, message, until_close=False):
+    """As the lesson's client does: send `message`, shutdown(SHUT_WR), read the reply (all of
+    len(message) bytes, or up to the close). Returns (reply, how it ended: "complete", "closed",
+    "reset", or "silent": no byte for SILENCE seconds once all of the message had gone out)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=SILENCE) as sock:
+        sender = threading.Thread(target=send_then_finish, args=(sock, message), daemon=True)
+        sender.start()  # a thread: a long message must be read back while it is still going out
+        reply, deadline = bytearray(), time.monotonic() + 3 * WAIT_SECONDS
+        while until_close or len(reply) < len(message):
+            try:
+                chunk = sock.recv(1 << 20)
+            except ConnectionResetError:
+                return bytes(reply), "reset"
+            except TimeoutError:
+                if sender.is_alive() and time.monotonic() < deadline:
+                    continue  # the server is still reading the message: a server may answer at the end
+                return bytes(reply), "silent"
+            if not chunk:
+                return bytes(reply), "closed"
+            reply += chunk
+        return bytes(reply), "complete"
+
+
+def send_then_finish(sock, message):
+    """Send the message (bytes, or a sequence of pieces), then shutdown(SHUT_WR)."""
+    with contextlib.suppress(OSError):  # a server that closed early resets the rest
+        for piece in (message,) if isinstance(message, bytes) else message:
+            sock.sendall(piece)
+        sock.shutdown(socket.SHUT_WR)  # done sending: the server's recv() returns b''
+
+
+def reply_whole(message, reply, ended):
+    """Why `reply` is not message.upper() in full, in a student's terms (None: it is)."""
+    if reply == message.upper():
+        return None
+    if reply.lower() == message[:len(reply)].lower() and len(reply) < len(message):
+        how = {"closed": "then the server closed the connection", "reset": "then the connection was reset",
+               "silent": f"then nothing more for {SILENCE:g} s"}[ended]
+        unread = " (the server closed with part of the message unread: one recv taken as one message?)"
+        return f"{len(reply)} of the {len(message)} bytes came back, {how}" + (unread if ended == "reset" else "")
+    return f"sent {len(message)} bytes {message[:20]!r}..., got back {len(reply)} bytes {reply[:20]!r}..."
+
+
+@pytest.mark.promise("tutorial", ("a short message comes back upper-cased", "短消息大写后发回"),
+                     hint=("send the reply on the connection accept() returned: conn.send(data.upper())",
+                           "在 accept() 返回的连接上发送回复：conn.send(data.upper())"))
+def test_promise_a_short_message_comes_back_upper_cased(subject):
+    server = subject.server(LESSON)
+    reply, ended = exchange(server.port, b"hello socket")  # the length expected, not the close
+    assert reply == b"HELLO SOCKET", f"sent b'hello socket', got back {reply!r} ({ended})"
+
+
+@pytest.mark.promise("tutorial", ("the server closes the connection after its reply", "服务端回复后关闭连接"),
+                     hint=("recv() returning b'' not handled: when the client has finished sending, recv() returns "
+                           "b''; stop there (if not data: break) and close the connection",
+                           "没有处理 recv() 返回 b''：客户端发完后 recv() 返回 b''，这时应退出循环"
+                           "（if not data: break）并关闭连接"))
+def test_promise_the_server_closes_after_its_reply(subject):
+    server = subject.server(LESSON)
+    reply, ended = exchange(server.port, b"hello socket", until_close=True)
+    assert ended != "silent", f"the reply {reply!r} came, but the connection was still open {SILENCE:g} s later"
+
+
+@pytest.mark.promise("socketlab", ("a message longer than 1024 bytes comes back whole", "超过 1024 字节的消息完整发回"),
+                     hint=("one recv taken as one message: recv(1024) returns at most 1024 bytes, and TCP may cut "
+                           "anywhere; loop until recv() returns b''",
+                           "把一次 recv 当成一条消息：recv(1024) 最多返回 1024 字节，TCP 可以在任何地方切开；"
+                           "应循环 recv 直到返回 b''"))
+def test_promise_a_long_message_comes_back_whole(subject):
+    server = subject.server(LESSON)
+    message = b"abcdefghij" * 500
+    why = reply_whole(message, *exchange(server.port, message))
+    assert why is None, why
+
+
+def streamed_exchange(port, piece, count):
+    """exchange() for a message too long to keep: `piece` sent `count` times, and the reply
+    compared with piece.upper() as it comes, nothing kept (a test's memory stays small, and so
+    does the peak RSS that the torture tests below measure through this process's children).
+    Returns (bytes that came back right, how it ended: as exchange(), or "different")."""
+    expected, total = piece.upper(), len(piece) * count
+    with socket.create_connection(("127.0.0.1", port), timeout=SILENCE) as sock:
+        sender = threading.Thread(target=send_then_finish, args=(sock, (piece,) * count), daemon=True)
+        sender.start()
+        right, deadline = 0, time.monotonic() + 3 * WAIT_SECONDS
+        while right < total:
+            try:
+                chunk = memoryview(sock.recv(1 << 20))
+            except ConnectionResetError:
+                return right, "reset"
+            except TimeoutError:
+                if sender.is_alive() and time.monotonic() < deadline:
+                    continue  # the server is still reading the message: a server may answer at the end
+                return right, "silent"
+            if not chunk:
+                return right, "closed"
+            while chunk:
+                offset = right % len(piece)
+                size = min(len(piece) - offset, len(chunk))
+                if chunk[:size] != expected[offset:offset + size]:
+                    return right, "different"
+                right, chunk = right + size, chunk[size:]
+        return right, "complete"
+
+
+@pytest.mark.promise("socketlab", ("a 16 MiB message comes back whole", "16 MiB 的消息完整发回"),
+                     hint=("send without a loop: send() may take only part of the bytes (always on a socket with a "
+                           "timeout); use sendall(), or loop until every byte is sent",
+                           "send 没有循环：send() 可能只发出一部分字节（设了超时的 socket 上更是如此）；"
+                           "用 sendall()，或循环直到每个字节都发出"))
+def test_promise_a_16_mib_message_comes_back_whole(subject):
+    server = subject.server(LESSON)
+    piece, count = bytes(range(ord("a"), ord("z") + 1)) * 40330, 16  # 16 pieces of 1 MiB and a bit
+    right, ended = streamed_exchange(server.port, piece, count)
+    how = {"closed": "then the server closed the connection", "reset": "then the connection was reset",
+           "silent": f"then nothing more for {SILENCE:g} s", "different": "then a byte that was not the message's, "
+           "upper-cased"}.get(ended)
+    unread = " (the server closed with part of the message unread: one recv taken as one message?)"
+    assert ended == "complete", f"{right} of the {len(piece) * count} bytes came back, {how}" + \
+        (unread if ended == "reset" else "")
+
+
+def serve_one(listener, reply_for):
+    """A stand-in server: accept one client, one recv, send reply_for(what came), close."""
+    conn, _ = listener.accept()
+    with conn:
+        conn.settimeout(WAIT_SECONDS)
+        conn.sendall(reply_for(conn.recv(1024)))
+
+
+@pytest.mark.promise("tutorial", ("the client prints the reply to its message", "客户端打印对其消息的回复"),
+                     hint=("output not flushed? print the reply (print(data.decode(), flush=True)) and end",
+                           "输出没有刷新？打印回复（print(data.decode(), flush=True)）然后结束"), side="client")
+def test_promise_the_client_prints_the_reply(subject):
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(WAIT_SECONDS)
+        client = subject.client(LESSON, listener.getsockname()[1])
+        serve_one(listener, lambda message: b"REPLY TO " + message.upper())
+        client.wait()
+    assert any("REPLY TO " in line for line in client.stdout_lines), \
+        f"the server answered, but the client printed {client.stdout[-200:]!r} (exit status {client.returncode})"
+
+
+@pytest.mark.promise("socketlab", ("the client prints a 5000-byte reply whole", "客户端完整打印 5000 字节的回复"),
+                     hint=("one recv taken as one message: recv(1024) returns at most 1024 bytes; loop until recv() "
+                           "returns b''", "把一次 recv 当成一条消息：recv(1024) 最多返回 1024 字节；应循环直到返回 b''"),
+                     side="client")
+def test_promise_the_client_prints_a_long_reply_whole(subject):
+    long_reply = b"R" * 4999 + b"!"
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(WAIT_SECONDS)
+        client = subject.client(LESSON, listener.getsockname()[1])
+        serve_one(listener, lambda message: long_reply)
+        client.wait()
+    printed = client.stdout.count("R")
+    assert printed == 4999 and "R!" in client.stdout, f"the server sent 5000 bytes, the client printed {printed + ('R!' in client.stdout)} of them"
 
 
 # -----------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import EINTR_ANNOUNCEMENT, WAIT_SECONDS, log_reader_gone, program, seconds_arg, wait_until
+from conftest import EINTR_ANNOUNCEMENT, WAIT_SECONDS, log_reader_gone, program, scaled, seconds_arg, wait_until
 
 LESSON = "02_udp_basic"
 BUFFER = 1024  # recvfrom(1024) in server.cpp and client.cpp
@@ -340,6 +340,61 @@ def test_port_already_taken_is_a_clear_bind_error(lab):
 
 # -----------------------------------------------------------------------------------------------
 # Torture: load, signals, EINTR and hostile peers (@pytest.mark.torture). The promises above
+
+# --- Promises: the wire only, so `lab.py check 02 --server CMD` runs them on anyone's program.
+
+SILENCE = scaled(5)  # how long a promise waits for a reply before it calls the server silent
+LOOP_HINT = ("serve in a loop: while True: data, addr = server.recvfrom(1024); server.sendto(data.upper(), addr)",
+             "循环服务：while True: data, addr = server.recvfrom(1024); server.sendto(data.upper(), addr)")
+
+
+def replies(port, *datagrams):
+    """Send each datagram from one socket, then take one reply per datagram: [(bytes, sender)]."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(SILENCE)
+        for datagram in datagrams:
+            sock.sendto(datagram, ("127.0.0.1", port))
+        answers = []
+        for datagram in datagrams:
+            try:
+                answers.append(sock.recvfrom(65536))
+            except TimeoutError:
+                raise AssertionError(f"sent {len(datagrams)} datagram(s), got {len(answers)} repl"
+                                     f"{'y' if len(answers) == 1 else 'ies'}; none to {datagram!r} within "
+                                     f"{SILENCE:g} s") from None
+        return answers
+
+
+@pytest.mark.promise("tutorial", ("a datagram comes back upper-cased, from the server's port",
+                                  "数据报大写后从服务端的端口发回"),
+                     hint=("answer to the address recvfrom() returned: server.sendto(data.upper(), client_addr)",
+                           "发回 recvfrom() 返回的地址：server.sendto(data.upper(), client_addr)"))
+def test_promise_a_datagram_comes_back_upper_cased(subject):
+    server = subject.server(LESSON, udp=True)
+    [(reply, sender)] = replies(server.port, b"hello socket")
+    assert reply == b"HELLO SOCKET", f"sent b'hello socket', got back {reply!r}"
+    assert sender == ("127.0.0.1", server.port), f"the reply came from {sender}, not from the server's port"
+
+
+@pytest.mark.promise("socketlab", ("each datagram gets a reply of its own, in order", "每个数据报各得一个回复，按顺序"),
+                     hint=LOOP_HINT)
+def test_promise_each_datagram_gets_its_own_reply(subject):
+    server = subject.server(LESSON, udp=True)
+    answers = [reply for reply, _ in replies(server.port, b"hello", b"world", b"again")]
+    assert answers == [b"HELLO", b"WORLD", b"AGAIN"], f"sent b'hello', b'world', b'again'; got back {answers}"
+
+
+@pytest.mark.promise("socketlab", ("an empty datagram gets an empty reply", "空数据报得到一个空回复"),
+                     hint=("an empty datagram is a message: recvfrom() returns b'' with its sender (UDP has no "
+                           "connection to end); answer it like any other",
+                           "空数据报也是一条消息：recvfrom() 返回 b'' 和发送方（UDP 没有可结束的连接）；"
+                           "像其他消息一样回复它"))
+def test_promise_an_empty_datagram_gets_an_empty_reply(subject):
+    server = subject.server(LESSON, udp=True)
+    answers = [reply for reply, _ in replies(server.port, b"", b"after")]
+    assert answers == [b"", b"AFTER"], f"sent b'' then b'after'; got back {answers}"
+
+
 # must also hold under these; CTest labels them `torture` too (`ctest -L torture`, pytest -m torture).
 
 

@@ -17,12 +17,13 @@ import resource
 import select
 import signal
 import socket
+import subprocess
 import threading
 import time
 
 import pytest
 
-from conftest import (EINTR_ANNOUNCEMENT, WAIT_SECONDS, Process, accept_loop_cost, linked_libraries,
+from conftest import (EINTR_ANNOUNCEMENT, WAIT_SECONDS, Process, accept_loop_cost, free_port, linked_libraries,
                       out_of_descriptors, program, reset, scaled, seconds_arg, wait_until)
 
 LESSON = "03_loop_server"
@@ -471,6 +472,246 @@ def test_a_client_that_does_not_read_is_dropped_and_the_next_one_served(lab):
         finally:
             sender.join(WAIT_SECONDS)
         assert not sender.is_alive()
+
+
+# --- Promises: the wire only, so `lab.py check 03 --server/--client CMD` runs them on anyone's program.
+# A server that sends no greeting (the tutorial 004's) is told so by its own promise only: the
+# others take the greeting when it comes and do without it when it does not.
+
+SILENCE = scaled(5)  # how long a promise waits for the server's next bytes before it calls it silent
+RECV_B_EMPTY_HINT = ("recv() returning b'' not handled: a client that has gone makes recv() return b''; "
+                     "end that session there (if not data: break), close it, and accept() the next",
+                     "没有处理 recv() 返回 b''：客户端走了，recv() 就返回 b''；这时结束这个会话"
+                     "（if not data: break），关闭连接，再 accept() 下一个")
+
+
+class Visitor:
+    """One client of the lesson's protocol, as the tutorial's clients are, saying what went
+    wrong in a student's terms."""
+
+    def __init__(self, port):
+        try:
+            self.sock = socket.create_connection(("127.0.0.1", port), timeout=SILENCE)
+        except ConnectionRefusedError:
+            raise AssertionError(f"connection refused: nothing listens on port {port} any more "
+                                 "(the server has ended)") from None
+        self.pending, self.greeting_read = b"", False
+
+    def fill(self, size, waiting_for):
+        try:
+            while len(self.pending) < size:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    raise AssertionError(f"the server closed the connection; expected {waiting_for}")
+                self.pending += chunk
+        except TimeoutError:
+            raise AssertionError(f"nothing for {SILENCE:g} s; expected {waiting_for}") from None
+        except ConnectionResetError:
+            raise AssertionError(f"the connection was reset; expected {waiting_for}") from None
+
+    def take(self, size, waiting_for):
+        self.fill(size, waiting_for)
+        data, self.pending = self.pending[:size], self.pending[size:]
+        return data
+
+    def greeting(self):
+        self.greeting_read = True
+        return self.take(len(GREETING), "the greeting 连接成功")
+
+    def ask(self, message):
+        """Send one message; its reply, whatever the server makes of it (same length)."""
+        self.sock.sendall(message)
+        if not self.greeting_read:  # a greeting, if any, comes first: its first byte says so
+            self.fill(1, f"an answer to {message!r}")
+            if self.pending[:1] == GREETING[:1]:
+                self.greeting()
+            self.greeting_read = True
+        return self.take(len(message), f"the answer to {message!r}")
+
+    def closed_by_server(self, after):
+        try:
+            data = self.sock.recv(65536)
+        except TimeoutError:
+            raise AssertionError(f"after {after} the connection was still open {SILENCE:g} s later") from None
+        except ConnectionResetError:
+            return
+        assert data == b"", f"after {after} the server sent {data[:40]!r} and kept the connection open"
+
+    def close(self):
+        self.sock.close()
+
+
+def next_client_is_served(port, after):
+    visitor = Visitor(port)
+    try:
+        reply = visitor.ask(b"next client")
+    except AssertionError as failure:
+        raise AssertionError(f"after {after}, the next client got no answer: {failure}") from None
+    assert reply.upper() == b"NEXT CLIENT", f"after {after}, the next client got {reply!r}"
+    visitor.close()
+
+
+@pytest.mark.promise("tutorial", ("greets with 连接成功", "连接后发送问候 连接成功"),
+                     hint=("send the greeting as soon as accept() returns: conn.send('连接成功'.encode())",
+                           "accept() 一返回就发送问候：conn.send('连接成功'.encode())"))
+@pytest.mark.parametrize("name", SERVERS)
+def test_promise_greets_with_lianjie_chenggong(subject, name):
+    server = subject.server(LESSON, name)
+    visitor = Visitor(server.port)
+    greeting = visitor.greeting()
+    assert greeting == GREETING, f"expected the greeting {GREETING!r} (连接成功), got {greeting!r}"
+
+
+@pytest.mark.promise("tutorial", ("each message comes back upper-cased", "每条消息大写后发回"),
+                     hint=("send back data.upper() for each recv(1024), on the connection accept() returned",
+                           "每次 recv(1024) 收到的数据，在 accept() 返回的连接上发回 data.upper()"))
+@pytest.mark.parametrize("name", SERVERS)
+def test_promise_each_message_comes_back_upper_cased(subject, name):
+    server = subject.server(LESSON, name)
+    visitor = Visitor(server.port)
+    for message in (b"hello", b"socket lab"):
+        reply = visitor.ask(message)
+        assert reply == message.upper(), f"sent {message!r}, got back {reply!r}"
+
+
+@pytest.mark.promise("tutorial", ("exit ends the session and the next client is served",
+                                  "exit 结束会话，接着为下一个客户端服务"),
+                     hint=("on b'exit' break out of the communication loop and close the connection; the link loop "
+                           "then accept()s the next client", "收到 b'exit' 就退出通信循环并关闭连接；"
+                           "链接循环再 accept() 下一个客户端"))
+@pytest.mark.parametrize("name", SERVERS)
+def test_promise_exit_ends_the_session_and_the_next_is_served(subject, name):
+    server = subject.server(LESSON, name)
+    visitor = Visitor(server.port)
+    visitor.ask(b"hello")
+    visitor.sock.sendall(b"exit")
+    visitor.closed_by_server(after="b'exit'")
+    visitor.close()
+    next_client_is_served(server.port, after="a client's exit")
+
+
+@pytest.mark.promise("tutorial", ("a client that vanishes does not stop the server", "客户端突然离开不会让服务端停下"),
+                     hint=RECV_B_EMPTY_HINT)
+@pytest.mark.parametrize("name", SERVERS)
+def test_promise_a_client_that_vanishes_does_not_stop_the_server(subject, name):
+    server = subject.server(LESSON, name)
+    visitor = Visitor(server.port)
+    visitor.ask(b"hello")
+    visitor.close()  # gone without exit: FIN, as when a client program is killed (tutorial 002 §1)
+    next_client_is_served(server.port, after="a client that left without exit")
+
+
+@pytest.mark.promise("socketlab", ("a client that resets the connection ends only its session",
+                                   "客户端重置连接只结束它自己的会话"),
+                     hint=("recv() raises ConnectionResetError when the client resets: catch it, close that "
+                           "connection, accept() the next (tutorial 002 §1 例1修改后)",
+                           "客户端重置连接时 recv() 抛出 ConnectionResetError：捕获它，关闭这个连接，"
+                           "再 accept() 下一个（教程 002 §1 例1修改后）"))
+@pytest.mark.parametrize("name", SERVERS)
+def test_promise_a_reset_ends_only_its_session(subject, name):
+    server = subject.server(LESSON, name)
+    visitor = Visitor(server.port)
+    visitor.ask(b"hello")
+    reset(visitor.sock)  # RST, not FIN
+    next_client_is_served(server.port, after="a client that reset its connection")
+
+
+@pytest.mark.promise("socketlab", ("a message longer than 1024 bytes all comes back", "超过 1024 字节的消息全部发回"),
+                     hint=("send without a loop: send() may take only part of the bytes; use sendall()",
+                           "send 没有循环：send() 可能只发出一部分字节；用 sendall()"))
+@pytest.mark.parametrize("name", SERVERS)
+def test_promise_a_long_message_all_comes_back(subject, name):
+    server = subject.server(LESSON, name)
+    visitor = Visitor(server.port)
+    message = bytes(random.Random(5).choice(b"abcxyz") for _ in range(5000))
+    reply = visitor.ask(message)  # in as many pieces as recv() cut it into
+    assert reply.upper() == message.upper(), f"sent {len(message)} bytes, the bytes that came back differ"
+
+
+@pytest.mark.promise("socketlab", ("the server starts again on its port at once", "服务端能立刻在原端口重新启动"),
+                     hint=("SO_REUSEADDR missing: set it before bind(), or the port stays taken while an old "
+                           "connection lingers in TIME_WAIT", "缺少 SO_REUSEADDR：在 bind() 之前设置它，"
+                           "否则旧连接停在 TIME_WAIT 时端口一直被占用"))
+@pytest.mark.parametrize("name", SERVERS)
+def test_promise_the_server_starts_again_at_once(subject, name):
+    port = free_port()
+    first = subject.server(LESSON, name, port=port)
+    visitor = Visitor(port)
+    visitor.ask(b"hello")
+    first.stop()  # stopped with the connection open: its side closes first, so it lingers in TIME_WAIT
+    visitor.closed_by_server(after="the server was stopped")
+    visitor.close()
+    wait_until(lambda: time_wait_on(port), f"a TIME_WAIT connection holds port {port}")
+    second = subject.server(LESSON, name, port=port)
+    assert second.port == port
+    next_client_is_served(port, after="a restart on the same port")
+
+
+class StandIn:
+    """A stand-in server for the client promises: greets, answers each recv upper-cased,
+    ends a session on b'exit' or b''. Records what it received."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(WAIT_SECONDS)
+        self.port = self.listener.getsockname()[1]
+        self.received = []
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        with contextlib.suppress(OSError):
+            conn, _ = self.listener.accept()
+            with conn:
+                conn.settimeout(WAIT_SECONDS)
+                conn.sendall(GREETING)
+                while (data := conn.recv(BUF_SIZE)) and data != b"exit":
+                    self.received.append(data)
+                    conn.sendall(data.upper())
+
+    def close(self):
+        self.listener.close()
+
+
+def finished(client, within):
+    """Wait for the client to end; False if it is still running `within` seconds later."""
+    try:
+        client.popen.wait(within)
+    except subprocess.TimeoutExpired:
+        return False
+    client.wait()
+    return True
+
+
+@pytest.mark.promise("tutorial", ("the client prints the greeting and the reply to each line",
+                                  "客户端打印问候和每一行的回复"),
+                     hint=("output not flushed? print each reply (print(data.decode(), flush=True)); and end when "
+                           "the input ends", "输出没有刷新？打印每条回复（print(data.decode(), flush=True)）；"
+                           "输入结束时退出"), side="client")
+def test_promise_the_client_prints_greeting_and_replies(subject):
+    stand_in = StandIn()
+    client = subject.client(LESSON, stand_in.port, stdin=b"hello\nsocket lab\n")
+    ended = finished(client, SILENCE * 2)
+    stand_in.close()
+    printed = client.stdout if ended else client.stop().stdout
+    missing = [text for text in ("连接成功", "HELLO", "SOCKET LAB") if text not in printed]
+    assert not missing, f"the client printed {printed[-200:]!r}; missing {missing}" + \
+        ("" if ended else f" (still running {SILENCE * 2:g} s after its input ended)")
+
+
+@pytest.mark.promise("socketlab", ("an empty line does not stall the client", "空行不会让客户端卡住"),
+                     hint=("an empty line sent as a message: send(b'') sends nothing, so recv() waits for a reply "
+                           "that never comes; skip empty lines (if not msg: continue)",
+                           "把空行当消息发送：send(b'') 什么也不发，recv() 就一直等一个不会来的回复；"
+                           "跳过空行（if not msg: continue）"), side="client")
+def test_promise_an_empty_line_does_not_stall_the_client(subject):
+    stand_in = StandIn()
+    client = subject.client(LESSON, stand_in.port, stdin=b"a\n\nb\n")
+    ended = finished(client, SILENCE * 2)
+    stand_in.close()
+    printed = client.stdout if ended else client.stop().stdout
+    assert ended and "B" in printed.split(), \
+        f"after an empty line the client printed {printed[-100:]!r}" + ("" if ended else f" and was still waiting {SILENCE * 2:g} s later")
 
 
 # --- torture (@pytest.mark.torture): load, dying clients, signals, SIGPIPE and EINTR -----

@@ -65,6 +65,81 @@ def ask(sock, command, size):
     return recv_exact(sock, size)
 
 
+# --- Promises: the wire only, so `lab.py check 04 --server CMD` runs them on anyone's program.
+# The tutorial's protocol: a command in one send, its stdout then its stderr back, raw.
+
+SILENCE = scaled(5)  # how long a promise waits for the server's next bytes
+
+
+def answer(port_or_sock, command, expected):
+    """Send a command, read len(expected) bytes back; in a student's terms when that fails."""
+    sock = port_or_sock
+    try:
+        sock.sendall(command)
+        return recv_exact(sock, len(expected))
+    except TimeoutError:
+        raise AssertionError(f"ran {command.decode()!r}: nothing for {SILENCE:g} s (expected {expected[:40]!r})") from None
+    except ConnectionError as error:
+        raise AssertionError(f"ran {command.decode()!r}: the connection ended: {error}") from None
+
+
+def command_session(port):
+    try:
+        return socket.create_connection(("127.0.0.1", port), timeout=SILENCE)
+    except ConnectionRefusedError:
+        raise AssertionError(f"connection refused: nothing listens on port {port} any more (the server has ended)") from None
+
+
+@pytest.mark.promise("tutorial", ("a command's output comes back", "命令的输出发回来"),
+                     hint=("run the command with subprocess (shell=True), read its stdout and stderr, send both back "
+                           "on the connection", "用 subprocess（shell=True）运行命令，读出 stdout 和 stderr，"
+                           "在连接上都发回去"))
+def test_promise_a_commands_output_comes_back(subject):
+    server = subject.server(LESSON, "server", "127.0.0.1", "0", "--timeout", seconds_arg(60))
+    with command_session(server.port) as sock:
+        reply = answer(sock, b"echo hello socket", b"hello socket\n")
+    assert reply == b"hello socket\n", f"ran 'echo hello socket', got back {reply!r}"
+
+
+@pytest.mark.promise("tutorial", ("stdout, then stderr, come back raw", "先 stdout 后 stderr，原样发回"),
+                     hint=("send the command's stdout, then its stderr, as bytes, unchanged",
+                           "先发命令的 stdout，再发 stderr，都是原样的字节"))
+def test_promise_stdout_then_stderr_come_back_raw(subject):
+    server = subject.server(LESSON, "server", "127.0.0.1", "0", "--timeout", seconds_arg(60))
+    with command_session(server.port) as sock:
+        reply = answer(sock, b"echo out; echo err >&2", b"out\nerr\n")
+    assert reply == b"out\nerr\n", f"ran 'echo out; echo err >&2', got back {reply!r}"
+
+
+@pytest.mark.promise("tutorial", ("a client that leaves does not stop the server", "客户端离开不会让服务端停下"),
+                     hint=("recv() returning b'' not handled: a client that has gone makes recv() return b''; end "
+                           "that session (if not cmd: break) and accept() the next",
+                           "没有处理 recv() 返回 b''：客户端走了，recv() 就返回 b''；结束这个会话"
+                           "（if not cmd: break），再 accept() 下一个"))
+def test_promise_a_client_that_leaves_does_not_stop_the_server(subject):
+    server = subject.server(LESSON, "server", "127.0.0.1", "0", "--timeout", seconds_arg(60))
+    with command_session(server.port) as sock:
+        answer(sock, b"echo first", b"first\n")
+    with command_session(server.port) as sock:
+        reply = answer(sock, b"echo second", b"second\n")
+    assert reply == b"second\n", f"the next client ran 'echo second' and got back {reply!r}"
+
+
+@pytest.mark.promise("socketlab", ("a client that resets the connection ends only its session",
+                                   "客户端重置连接只结束它自己的会话"),
+                     hint=("recv() raises ConnectionResetError when the client resets: catch it, close that "
+                           "connection, accept() the next", "客户端重置连接时 recv() 抛出 ConnectionResetError："
+                           "捕获它，关闭这个连接，再 accept() 下一个"))
+def test_promise_a_reset_ends_only_its_session(subject):
+    server = subject.server(LESSON, "server", "127.0.0.1", "0", "--timeout", seconds_arg(60))
+    sock = command_session(server.port)
+    answer(sock, b"echo first", b"first\n")
+    reset(sock)
+    with command_session(server.port) as sock:
+        reply = answer(sock, b"echo second", b"second\n")
+    assert reply == b"second\n", f"the next client ran 'echo second' and got back {reply!r}"
+
+
 def test_a_long_output_spills_into_the_next_reply_every_time(lab):
     expected = sh("seq 1 1000").output
     assert len(expected) > 2048

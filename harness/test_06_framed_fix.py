@@ -4,6 +4,7 @@ Every expected output is computed here by running the same command with /bin/sh,
 server runs it. Hostile and broken frames are sent raw from Python.
 """
 
+import contextlib
 import errno
 import json
 import os
@@ -506,6 +507,120 @@ def test_bad_arguments_exit_2_with_usage_and_help_exits_0(lab):
     # the unit tests take no arguments: --help prints the usage and runs no check, anything else is a mistake
     assert "checks," not in lab.expect_help(LESSON, "framing_test").stdout
     lab.expect_usage_error(LESSON, "framing_test", "--nope")
+
+
+# --- Promises: the wire only, so `lab.py check 06 --scheme S --server CMD` runs them on anyone's
+# program (speaking scheme S: ack, fixed or json, as the table at the top of the README says).
+
+SILENCE = scaled(5)  # how long a promise waits for the server's next bytes
+
+
+def promise_server(subject, scheme):
+    """The server under test, speaking `scheme` (a student's: the one lab.py check --scheme names)."""
+    return subject.server(LESSON, "server", "--scheme", scheme, *PATIENT_SERVER, "127.0.0.1", "0")
+
+
+def recv_line(sock, limit=32):
+    """ack: the length as decimal text up to its newline."""
+    line = b""
+    while not line.endswith(b"\n"):
+        chunk = sock.recv(1)
+        if not chunk or len(line) > limit:
+            raise AssertionError(f"expected a length line like b'1234\\n', got {line + chunk!r}")
+        line += chunk
+    return line
+
+
+def ask(sock, scheme, command):
+    """One command out, its reply back (ack, fixed: the one body; json: stdout + stderr), framed
+    as `scheme` frames it; failures said in a student's terms."""
+    try:
+        if scheme == "fixed":
+            return framed_client.ask_fixed(sock, command)
+        if scheme == "json":
+            reply, out, err = framed_client.ask_json(sock, command)
+            return out + err
+        sock.sendall(f"{len(command)}\n".encode())  # ack: length, wait for recv_ready, the command
+        ready = recv_exact(sock, len(b"recv_ready"))
+        assert ready == b"recv_ready", f"expected b'recv_ready' after the length, got {ready!r}"
+        sock.sendall(command)
+        size = int(recv_line(sock))
+        if size:
+            sock.sendall(b"recv_ready")
+        return recv_exact(sock, size)
+    except TimeoutError:
+        raise AssertionError(f"nothing for {SILENCE:g} s while waiting for the reply to {command!r}") from None
+    except ConnectionError as error:
+        raise AssertionError(f"the connection ended while waiting for the reply to {command!r}: {error}") from None
+
+
+def framed_session(port):
+    try:
+        return socket.create_connection(("127.0.0.1", port), timeout=SILENCE)
+    except ConnectionRefusedError:
+        raise AssertionError(f"connection refused: nothing listens on port {port} any more (the server has ended)") from None
+
+
+@pytest.mark.promise("tutorial", ("a short reply arrives whole", "短回复完整到达"),
+                     hint=("say how many bytes follow before the bytes themselves (the scheme's header), and send "
+                           "the whole reply: sendall()", "先说明后面有多少字节（所用方案的报头），再发送全部回复：sendall()"))
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_promise_a_short_reply_arrives_whole(subject, scheme):
+    scheme = subject.scheme or scheme
+    server = promise_server(subject, scheme)
+    with framed_session(server.port) as sock:
+        reply = ask(sock, scheme, b"echo hello socket")
+    assert reply == b"hello socket\n", f"ran 'echo hello socket', got back {reply[:60]!r}"
+
+
+@pytest.mark.promise("tutorial", ("replies longer than 1024 bytes never mix with the next one",
+                                  "超过 1024 字节的回复不会和下一个混在一起"),
+                     hint=("one recv taken as one message: read exactly the length the header announced, in a loop",
+                           "把一次 recv 当成一条消息：应按报头给出的长度循环读满"))
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_promise_long_replies_never_mix(subject, scheme):
+    scheme = subject.scheme or scheme
+    server = promise_server(subject, scheme)
+    commands = [b"seq 1 3000", b"echo after", b"seq 5 5000", b"echo last"]
+    with framed_session(server.port) as sock:
+        for command in commands:
+            reply, expected = ask(sock, scheme, command), sh(command.decode()).output
+            assert reply == expected, f"ran {command.decode()!r}: expected {len(expected)} bytes, got {len(reply)} " \
+                                      f"bytes starting {reply[:30]!r}"
+
+
+@pytest.mark.promise("socketlab", ("a 64 MiB reply arrives whole", "64 MiB 的回复完整到达"),
+                     hint=("send without a loop: send() may take only part of the bytes; use sendall() for the header "
+                           "and the body", "send 没有循环：send() 可能只发出一部分；报头和正文都用 sendall()"))
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_promise_a_64_mib_reply_arrives_whole(subject, scheme):
+    scheme = subject.scheme or scheme
+    server = promise_server(subject, scheme)
+    command = f"head -c {64 * MIB - 100} /dev/zero | tr '\\0' x".encode()
+    with framed_session(server.port) as sock:
+        sock.settimeout(SILENCE * 6)  # a shell command makes 64 MiB first
+        reply = ask(sock, scheme, command)
+    assert len(reply) == 64 * MIB - 100 and reply.count(b"x") == len(reply), f"got {len(reply)} bytes of {64 * MIB - 100}"
+
+
+@pytest.mark.promise("socketlab", ("a frame that claims 4 GiB does not stop the server", "声称 4 GiB 的帧不会让服务端停下"),
+                     hint=("check the length a header announces against a limit before reading or allocating that "
+                           "much; on a bad frame close only that connection and go on serving",
+                           "在按报头给出的长度读取或分配之前先检查上限；遇到坏帧只关闭这个连接，继续服务"))
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_promise_a_hostile_frame_does_not_stop_the_server(subject, scheme):
+    scheme = subject.scheme or scheme
+    server = promise_server(subject, scheme)
+    hostile = b"4294967295\n" if scheme == "ack" else struct.pack("!I", 0xFFFFFFFF) + b"{"
+    with framed_session(server.port) as sock:
+        with contextlib.suppress(OSError):
+            sock.sendall(hostile)
+            sock.shutdown(socket.SHUT_WR)
+            while sock.recv(65536):  # whatever it says, until it closes (or the silence bound)
+                pass
+    with framed_session(server.port) as sock:
+        reply = ask(sock, scheme, b"echo still serving")
+    assert reply == b"still serving\n", f"after the hostile frame, 'echo still serving' got {reply[:60]!r}"
 
 
 # ---------------------------------------------------------------- hostile peers and hard stops (issue 12)

@@ -294,6 +294,86 @@ def test_overwrite_replaces_the_file(lab, tmp_path):
     assert listing(received) == ["keep.txt"]
 
 
+# --- Promises: the wire only, so `lab.py check 07 --server CMD` runs them on anyone's program. A
+# student's server keeps what it receives in the folder it runs in; ours is given that folder.
+
+SILENCE = scaled(5)  # how long a promise waits for the server's next frame
+
+
+def promise_server(subject):
+    return subject.server(LESSON, "server", "--dir", str(subject.cwd), "127.0.0.1", "0")
+
+
+def promise_upload(server, name, data, digest=None, cut_at=None):
+    """raw_upload, with a bound on every wait and failures in a student's terms; cut_at=N: only
+    N bytes of the data, then the connection is closed (no verdict: returns None)."""
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=SILENCE) as sock:
+            sock.sendall(frame(header(name, len(data))))
+            ready = recv_frame(sock)
+            if ready != {"ok": True, "ready": True}:
+                return ready
+            if cut_at is not None:
+                sock.sendall(data[:cut_at])
+                return None
+            sock.sendall(data)
+            sock.sendall(frame(json.dumps({"digest": digest or xxh128(data)}).encode()))
+            return recv_frame(sock)
+    except TimeoutError:
+        raise AssertionError(f"uploading {name!r}: nothing from the server for {SILENCE:g} s") from None
+    except (ConnectionError, struct.error, json.JSONDecodeError) as error:
+        raise AssertionError(f"uploading {name!r}: {type(error).__name__}: {error}") from None
+
+
+@pytest.mark.promise("tutorial", ("a file arrives byte for byte, under its name", "文件按原名逐字节完整到达"),
+                     hint=("read exactly the size the header announced, in a loop (recv may return less), and "
+                           "write every byte: one recv is not one chunk of the file",
+                           "按报头给出的大小循环读满（recv 可能返回更少），每个字节都写入：一次 recv 不等于文件的一块"))
+def test_promise_a_file_arrives_byte_for_byte(subject):
+    server = promise_server(subject)
+    data = random.Random(7).randbytes(300_000)
+    verdict = promise_upload(server, "photo.bin", data)
+    assert verdict.get("ok") is True, f"the server answered {verdict}"
+    kept = subject.cwd / "photo.bin"
+    assert kept.exists(), f"the server said ok, but no photo.bin is in its folder: {listing(subject.cwd)}"
+    assert kept.read_bytes() == data, f"photo.bin has {kept.stat().st_size} bytes, not the {len(data)} sent, or others"
+
+
+@pytest.mark.promise("socketlab", ("a file that does not match its digest is not kept", "与摘要不符的文件不保留"),
+                     hint=("compute the digest of what arrived, compare it with the client's, and keep the file "
+                           "(rename it to its name) only when they match", "计算收到内容的摘要，与客户端的比较，"
+                           "一致时才保留文件（重命名为它的名字）"))
+def test_promise_a_file_that_does_not_match_its_digest_is_not_kept(subject):
+    server = promise_server(subject)
+    verdict = promise_upload(server, "bad.txt", b"these bytes", digest="0" * 32)
+    assert verdict.get("ok") is False, f"a wrong digest was answered {verdict}"
+    assert "bad.txt" not in listing(subject.cwd), "bad.txt was kept although its digest did not match"
+
+
+@pytest.mark.promise("socketlab", ("a name with a path in it is refused, nothing written", "带路径的文件名被拒绝，什么也不写"),
+                     hint=("never use the client's name as a path: refuse '/', '..' and control characters",
+                           "不要把客户端给的名字当路径：拒绝 '/'、'..' 和控制字符"))
+def test_promise_a_name_with_a_path_is_refused(subject):
+    server = promise_server(subject)
+    for name in ("../escaped.txt", "a/b.txt"):
+        verdict = promise_upload(server, name, b"evil")
+        assert verdict.get("ok") is False, f"the name {name!r} was answered {verdict}"
+    assert listing(subject.cwd) == [] and not (subject.cwd.parent / "escaped.txt").exists(), \
+        f"after the refusals the folder holds {listing(subject.cwd)}"
+
+
+@pytest.mark.promise("socketlab", ("an upload cut short leaves nothing under its name", "中途断开的上传不在原名下留下文件"),
+                     hint=("write to a temporary file and rename it only once every byte has arrived and been "
+                           "checked; a recv() returning b'' before the end means the upload failed",
+                           "先写临时文件，所有字节到齐并校验后才重命名；还没到结尾 recv() 就返回 b''，说明上传失败"))
+def test_promise_an_upload_cut_short_leaves_nothing(subject):
+    server = promise_server(subject)
+    promise_upload(server, "cut.bin", b"c" * 100_000, cut_at=50_000)
+    verdict = promise_upload(server, "next.txt", b"the next upload")  # served after the cut one ended
+    assert verdict.get("ok") is True, f"after an upload cut short, the next upload was answered {verdict}"
+    assert "cut.bin" not in listing(subject.cwd), f"half of cut.bin was kept: {listing(subject.cwd)}"
+
+
 # --- the command line ------------------------------------------------------------------------
 
 def test_client_refuses_what_it_cannot_send(lab, tmp_path):
